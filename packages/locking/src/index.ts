@@ -1,1 +1,6 @@
-export const placeholder = 1
+export { LOCK_ERROR_CODES, LOCK_ERROR_STATUS, LockError, type LockErrorCode } from './errors.js'
+export { acquireFileLock, type FileLockHandle, type FileLockOptions } from './file-lock.js'
+export { KeyedMutex } from './keyed-mutex.js'
+export { MIN_STALE_MS } from './lock-directory.js'
+export { Mutex } from './mutex.js'
+export { Semaphore, type SemaphoreAcquireOptions } from './semaphore.js'
