@@ -1,1 +1,32 @@
-export const placeholder = 1
+export {
+  type Channel,
+  type ChannelOptions,
+  connectToSupervisor,
+  connectToWorker,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type ReplyOf,
+  type RequestOf,
+  type RequestOptions,
+} from './channel.js'
+export { decodeSupervisorMessage, decodeWorkerMessage } from './decode.js'
+export { IPC_ERROR_STATUS, IpcError, type IpcErrorCode } from './errors.js'
+export { isConnectionMessage } from './is-connection-message.js'
+export {
+  ConnectionMessage,
+  ConnectionRejectedMessage,
+  LogReopenMessage,
+  PermitDenyMessage,
+  PermitGrantMessage,
+  PermitReleaseMessage,
+  PermitRequestMessage,
+  PROTOCOL_VERSION,
+  REPLY_TYPES,
+  ReadyMessage,
+  type ReplyType,
+  type RequestType,
+  ShutdownMessage,
+  StatsMessage,
+  StatsRequestMessage,
+  SupervisorMessage,
+  WorkerMessage,
+} from './messages.js'

@@ -1,0 +1,152 @@
+import { z } from 'zod'
+
+/**
+ * The protocol version every message carries as `v`. A change that an older peer would
+ * misread (a new required field, a changed meaning) bumps it; both ends drop other versions.
+ */
+export const PROTOCOL_VERSION = 1
+
+const Version = z.literal(PROTOCOL_VERSION)
+// Ids are counters, never negative; z.int() also bounds them to safe integers, so they survive
+// the JSON round trip of Node's default 'json' serialization exactly.
+const Id = z.int().nonnegative()
+const Count = z.int().nonnegative()
+// Epoch milliseconds (Date.now(), or performance.timeOrigin + performance.now()).
+const EpochMs = z.number().nonnegative()
+
+// Strict objects: both ends ship from this repo at the same version, so an unknown key is a bug
+// or a version skew; it is rejected rather than silently stripped (a protocol change bumps `v`).
+
+/** Supervisor -> worker, sent with the accepted client socket as the handle. */
+export const ConnectionMessage = z.strictObject({
+  type: z.literal('connection'),
+  v: Version,
+  id: Id,
+  acceptedAt: EpochMs,
+})
+export type ConnectionMessage = z.infer<typeof ConnectionMessage>
+
+/** Supervisor -> worker: the POST permit the worker asked for, to be released with `permitId`. */
+export const PermitGrantMessage = z.strictObject({
+  type: z.literal('permit-grant'),
+  v: Version,
+  requestId: Id,
+  permitId: z.string().min(1).max(128),
+})
+export type PermitGrantMessage = z.infer<typeof PermitGrantMessage>
+
+/** Supervisor -> worker: no permit now; the worker answers 503 with this `Retry-After`. */
+export const PermitDenyMessage = z.strictObject({
+  type: z.literal('permit-deny'),
+  v: Version,
+  requestId: Id,
+  // RFC 9110 §10.2.3: Retry-After is delay-seconds, a non-negative integer.
+  retryAfterSeconds: Count,
+})
+export type PermitDenyMessage = z.infer<typeof PermitDenyMessage>
+
+/** Supervisor -> worker: finish in-flight requests, accept no new ones, exit by `deadline` (epoch ms). */
+export const ShutdownMessage = z.strictObject({
+  type: z.literal('shutdown'),
+  v: Version,
+  deadline: EpochMs,
+})
+export type ShutdownMessage = z.infer<typeof ShutdownMessage>
+
+/** Supervisor -> worker: reopen the access log (after log rotation, on SIGHUP). */
+export const LogReopenMessage = z.strictObject({
+  type: z.literal('log-reopen'),
+  v: Version,
+})
+export type LogReopenMessage = z.infer<typeof LogReopenMessage>
+
+/** Supervisor -> worker: answer with a `stats` message carrying the same `requestId`. */
+export const StatsRequestMessage = z.strictObject({
+  type: z.literal('stats-request'),
+  v: Version,
+  requestId: Id,
+})
+export type StatsRequestMessage = z.infer<typeof StatsRequestMessage>
+
+/** Worker -> supervisor: started and listening for connections. */
+export const ReadyMessage = z.strictObject({
+  type: z.literal('ready'),
+  v: Version,
+  workerId: Id,
+  pid: z.int().positive(),
+})
+export type ReadyMessage = z.infer<typeof ReadyMessage>
+
+/** Worker -> supervisor: ask for one of the server-wide POST permits. */
+export const PermitRequestMessage = z.strictObject({
+  type: z.literal('permit-request'),
+  v: Version,
+  requestId: Id,
+})
+export type PermitRequestMessage = z.infer<typeof PermitRequestMessage>
+
+/** Worker -> supervisor: give back a permit received in `permit-grant`. */
+export const PermitReleaseMessage = z.strictObject({
+  type: z.literal('permit-release'),
+  v: Version,
+  permitId: z.string().min(1).max(128),
+})
+export type PermitReleaseMessage = z.infer<typeof PermitReleaseMessage>
+
+/** Worker -> supervisor: the answer to `stats-request`. */
+export const StatsMessage = z.strictObject({
+  type: z.literal('stats'),
+  v: Version,
+  requestId: Id,
+  inFlight: Count,
+  queued: Count,
+  served: Count,
+  rssBytes: Count,
+})
+export type StatsMessage = z.infer<typeof StatsMessage>
+
+/** Worker -> supervisor: a handed-off connection was refused (informational; the worker closed it). */
+export const ConnectionRejectedMessage = z.strictObject({
+  type: z.literal('connection-rejected'),
+  v: Version,
+  id: Id,
+  // Bounded so that a log line quoting it stays a line.
+  reason: z.string().max(1024),
+})
+export type ConnectionRejectedMessage = z.infer<typeof ConnectionRejectedMessage>
+
+/** Every message the supervisor sends to a worker. */
+export const SupervisorMessage = z.discriminatedUnion('type', [
+  ConnectionMessage,
+  PermitGrantMessage,
+  PermitDenyMessage,
+  ShutdownMessage,
+  LogReopenMessage,
+  StatsRequestMessage,
+])
+export type SupervisorMessage = z.infer<typeof SupervisorMessage>
+
+/** Every message a worker sends to the supervisor. */
+export const WorkerMessage = z.discriminatedUnion('type', [
+  ReadyMessage,
+  PermitRequestMessage,
+  PermitReleaseMessage,
+  StatsMessage,
+  ConnectionRejectedMessage,
+])
+export type WorkerMessage = z.infer<typeof WorkerMessage>
+
+/**
+ * Which message types answer a request, by request type. `Channel.request` resolves only with one
+ * of these: both ends number their requests independently, so a bare `requestId` match would let a
+ * worker's `permit-request` #1 resolve the supervisor's pending `stats-request` #1.
+ */
+export const REPLY_TYPES = {
+  'permit-request': ['permit-grant', 'permit-deny'],
+  'stats-request': ['stats'],
+} as const satisfies Record<string, readonly string[]>
+
+/** A message type that `Channel.request` can send: 'permit-request' | 'stats-request'. */
+export type RequestType = keyof typeof REPLY_TYPES
+/** The message types that answer request type `R`. */
+export type ReplyType<R extends RequestType> = (typeof REPLY_TYPES)[R][number]
