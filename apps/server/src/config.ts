@@ -1,0 +1,193 @@
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
+import { UsageError } from './errors.js'
+import { parseDuration, parseSize } from './units.js'
+
+// One table drives the flags, their environment variables, validation and --help, so they can
+// never disagree. Flag names are part of the contract (DESIGN.md "Defaults").
+const SETTINGS = {
+  host: { kind: 'string', fallback: '127.0.0.1', help: 'address to listen on' },
+  port: { kind: 'integer', fallback: '8080', help: 'port to listen on (0 = pick a free one and print it)' },
+  workers: { kind: 'integer', fallback: '5', help: 'worker processes' },
+  poolSize: { kind: 'integer', fallback: '20', help: 'connections in progress per worker' },
+  queueSize: { kind: 'integer', fallback: '100', help: 'connections waiting per worker beyond the pool (then 503)' },
+  maxPosts: { kind: 'integer', fallback: '5', help: 'POST uploads in progress server-wide (then 503)' },
+  root: { kind: 'string', fallback: './static', help: 'directory served by GET/HEAD' },
+  uploadDir: { kind: 'string', fallback: '', help: 'where POST /upload stores files (default <root>/uploads)' },
+  maxBody: { kind: 'size', fallback: '64MiB', help: 'largest upload accepted (then 413)' },
+  maxRequestLine: { kind: 'size', fallback: '8KiB', help: 'longest request line (then 414)' },
+  maxHeaderSize: { kind: 'size', fallback: '16KiB', help: 'largest header block (then 431)' },
+  maxHeaders: { kind: 'integer', fallback: '100', help: 'most header fields (then 431)' },
+  log: { kind: 'string', fallback: './server.log', help: "access log file, '-' for stdout" },
+  logFormat: { kind: 'enum', fallback: 'text', help: 'access log format: text or json' },
+  headerTimeout: { kind: 'duration', fallback: '10s', help: 'time to receive the request head (then 408)' },
+  bodyTimeout: { kind: 'duration', fallback: '30s', help: 'longest pause while receiving a body (then 408)' },
+  shutdownGrace: { kind: 'duration', fallback: '10s', help: 'time in-flight requests get on SIGINT/SIGTERM' },
+  pidFile: { kind: 'string', fallback: '', help: 'write the supervisor pid here, locked against a second server' },
+} as const
+
+type SettingName = keyof typeof SETTINGS
+const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[]
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
+
+function envName(name: string): string {
+  return `THREADSERVE_${kebab(name).replaceAll('-', '_').toUpperCase()}`
+}
+
+function withUnits(parse: (text: string) => number | undefined, example: string) {
+  return z.string().transform((text, ctx) => {
+    const value = parse(text)
+    if (value === undefined)
+      ctx.addIssue({ code: 'custom', message: `expected a value like ${example}, got "${text}"` })
+    return value ?? 0
+  })
+}
+
+const Integer = z.string().regex(/^\d+$/, 'expected a whole number').transform(Number)
+
+const RawConfig = z.strictObject({
+  host: z.string().min(1),
+  port: Integer.pipe(z.number().max(65535)),
+  workers: Integer.pipe(z.number().min(1).max(64)),
+  poolSize: Integer.pipe(z.number().min(1).max(10_000)),
+  queueSize: Integer.pipe(z.number().max(100_000)),
+  maxPosts: Integer.pipe(z.number().min(1).max(10_000)),
+  root: z.string().min(1),
+  uploadDir: z.string(),
+  maxBody: withUnits(parseSize, '64MiB').pipe(z.number().min(1).max(Number.MAX_SAFE_INTEGER)),
+  maxRequestLine: withUnits(parseSize, '8KiB').pipe(
+    z
+      .number()
+      .min(64)
+      .max(1024 * 1024),
+  ),
+  maxHeaderSize: withUnits(parseSize, '16KiB').pipe(
+    z
+      .number()
+      .min(64)
+      .max(16 * 1024 * 1024),
+  ),
+  maxHeaders: Integer.pipe(z.number().min(1).max(10_000)),
+  log: z.string().min(1),
+  logFormat: z.enum(['text', 'json']),
+  headerTimeout: withUnits(parseDuration, '10s').pipe(z.number().min(1)),
+  bodyTimeout: withUnits(parseDuration, '30s').pipe(z.number().min(1)),
+  shutdownGrace: withUnits(parseDuration, '10s').pipe(z.number().min(0)),
+  pidFile: z.string(),
+})
+
+/** Resolved settings: paths absolute, sizes in bytes, durations in milliseconds. */
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly workers: number
+  readonly poolSize: number
+  readonly queueSize: number
+  readonly maxPosts: number
+  readonly root: string
+  readonly uploadDir: string
+  readonly maxBodyBytes: number
+  readonly maxRequestLineBytes: number
+  readonly maxHeaderBytes: number
+  readonly maxHeaderCount: number
+  readonly logPath: string
+  readonly logFormat: 'text' | 'json'
+  readonly headerTimeoutMs: number
+  readonly bodyTimeoutMs: number
+  readonly shutdownGraceMs: number
+  readonly pidFile: string | null
+}
+
+export type CliResult = { kind: 'help'; text: string } | { kind: 'version' } | { kind: 'run'; config: Config }
+
+/**
+ * Reads flags, then THREADSERVE_* environment variables, then defaults. Relative paths resolve
+ * against the directory the user ran the command from (pnpm sets INIT_CWD to it).
+ * Throws UsageError with a one-line message for anything invalid.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliResult {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  }
+  for (const name of SETTING_NAMES) options[kebab(name)] = { type: 'string' }
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]} (see --help)`)
+  }
+  if (values.help === true) return { kind: 'help', text: helpText() }
+  if (values.version === true) return { kind: 'version' }
+
+  const raw: Record<string, string> = {}
+  const sources: Record<string, string> = {}
+  for (const name of SETTING_NAMES) {
+    const flag = values[kebab(name)]
+    const fromEnv = env[envName(name)]
+    if (typeof flag === 'string') {
+      raw[name] = flag
+      sources[name] = `--${kebab(name)}`
+    } else if (fromEnv !== undefined) {
+      raw[name] = fromEnv
+      sources[name] = envName(name)
+    } else {
+      raw[name] = SETTINGS[name].fallback
+      sources[name] = `--${kebab(name)}`
+    }
+  }
+  const result = RawConfig.safeParse(raw)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const name = String(issue?.path[0] ?? '')
+    throw new UsageError(`${sources[name] ?? 'options'}: ${issue?.message ?? 'invalid value'}`)
+  }
+  const parsed = result.data
+  const base = env.INIT_CWD ?? process.cwd()
+  const root = path.resolve(base, parsed.root)
+  return {
+    kind: 'run',
+    config: Object.freeze({
+      host: parsed.host,
+      port: parsed.port,
+      workers: parsed.workers,
+      poolSize: parsed.poolSize,
+      queueSize: parsed.queueSize,
+      maxPosts: parsed.maxPosts,
+      root,
+      uploadDir: parsed.uploadDir === '' ? path.join(root, 'uploads') : path.resolve(base, parsed.uploadDir),
+      maxBodyBytes: parsed.maxBody,
+      maxRequestLineBytes: parsed.maxRequestLine,
+      maxHeaderBytes: parsed.maxHeaderSize,
+      maxHeaderCount: parsed.maxHeaders,
+      logPath: parsed.log === '-' ? '-' : path.resolve(base, parsed.log),
+      logFormat: parsed.logFormat,
+      headerTimeoutMs: parsed.headerTimeout,
+      bodyTimeoutMs: parsed.bodyTimeout,
+      shutdownGraceMs: parsed.shutdownGrace,
+      pidFile: parsed.pidFile === '' ? null : path.resolve(base, parsed.pidFile),
+    }),
+  }
+}
+
+function helpText(): string {
+  const lines = [
+    'Usage: threadserve [options]',
+    '',
+    'A multi-process HTTP/1.0 file server: GET/HEAD from --root, POST /upload stores new files.',
+    'Every option can also be set with its environment variable; flags win over the environment.',
+    '',
+  ]
+  for (const name of SETTING_NAMES) {
+    const setting = SETTINGS[name]
+    const fallback = setting.fallback === '' ? '' : ` (default ${setting.fallback})`
+    lines.push(`${`  --${kebab(name)} <value>`.padEnd(30)}${setting.help}${fallback}`)
+    lines.push(`${' '.repeat(30)}env ${envName(name)}`)
+  }
+  lines.push(`${'  -h, --help'.padEnd(30)}show this help`, `${'  -v, --version'.padEnd(30)}print the version`)
+  return `${lines.join('\n')}\n`
+}

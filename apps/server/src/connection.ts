@@ -1,0 +1,455 @@
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { type ParsedTarget, ParseError, parseTarget, type RequestHead, RequestParser } from '@threadserve/http10-parser'
+import type { AccessLog } from '@threadserve/logger'
+import type { Config } from './config.js'
+import { formatHttpDate, parseHttpDate } from './http-date.js'
+import { errorBody, type HeaderList, responseHead } from './responses.js'
+import type { StaticFiles } from './static-files.js'
+import { chooseUploadExtension, filenameHintOf } from './upload-name.js'
+import { beginUpload, type UploadWriter } from './upload-store.js'
+
+// One client connection, one request (HTTP/1.0 closes after each response). The phases run in
+// order; bytes that arrive in a phase that does not want them are read and dropped, so that a
+// client still sending when we answer sees our response instead of a reset (a "lingering close",
+// as nginx does).
+
+const Phase = { Head: 0, AwaitPermit: 1, Body: 2, Committing: 3, Responding: 4, Closing: 5 } as const
+type Phase = (typeof Phase)[keyof typeof Phase]
+
+export const UPLOAD_ROUTE = '/upload'
+const LINGER_MS = 2000
+const CLIENT_CLOSED_STATUS = 499 // nginx's code for "client closed the request": logged, never sent
+
+export type PermitAnswer = { granted: true; permitId: string } | { granted: false; retryAfterSeconds: number }
+
+/** What a worker gives each connection: settings, the log, the file resolver and the permit desk. */
+export interface WorkerServices {
+  readonly config: Config
+  readonly workerId: number
+  readonly log: AccessLog
+  readonly files: StaticFiles
+  /** URL path under which stored uploads can be fetched (e.g. '/uploads/'), or null when not served. */
+  readonly uploadUrlPrefix: string | null
+  requestPermit(): Promise<PermitAnswer>
+  releasePermit(permitId: string): void
+}
+
+const CONNECTION = Symbol('connection')
+type SocketWithConnection = Socket & { [CONNECTION]: Connection }
+
+function connectionOf(socket: Socket): Connection {
+  return (socket as SocketWithConnection)[CONNECTION]
+}
+
+// Socket listeners live at module level: one function for every connection, not a closure each.
+function onSocketData(this: Socket, chunk: Buffer): void {
+  connectionOf(this).handleData(chunk)
+}
+function onSocketClose(this: Socket): void {
+  connectionOf(this).handleClose()
+}
+function onSocketTimeout(this: Socket): void {
+  connectionOf(this).handleIdle()
+}
+function onSocketEnd(this: Socket): void {
+  connectionOf(this).handleEnd()
+}
+function onSocketError(): void {
+  // 'close' always follows; resets from clients are normal and not worth a log line.
+}
+function onHeaderDeadline(connection: Connection): void {
+  connection.handleHeaderDeadline()
+}
+function destroySocket(socket: Socket): void {
+  socket.destroy()
+}
+function onResponseFlushed(this: Socket): void {
+  connectionOf(this).handleFlushed()
+}
+
+function fsErrorStatus(error: unknown): number {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === 'ENOSPC' || code === 'EDQUOT' ? 507 : 500
+}
+
+export class Connection {
+  readonly #socket: Socket
+  readonly #services: WorkerServices
+  readonly #parser: RequestParser
+  readonly #onClosed: (connection: Connection) => void
+  readonly #startedAt = Date.now()
+  readonly #startedTick = performance.now()
+  #phase: Phase = Phase.Head
+  #head: RequestHead | null = null
+  #status = 0
+  #logged = false
+  #headerTimer: NodeJS.Timeout | null = null
+  #lingerTimer: NodeJS.Timeout | null = null
+  #upload: UploadWriter | null = null
+  #permitId: string | null = null
+  #pendingBody: Buffer[] = []
+  #bodyComplete = false
+  #diskBusy = false
+  #stream: NodeJS.ReadableStream | null = null
+  #clientAddress = '-'
+
+  constructor(socket: Socket, services: WorkerServices, onClosed: (connection: Connection) => void) {
+    this.#socket = socket
+    this.#services = services
+    this.#onClosed = onClosed
+    const { config } = services
+    this.#parser = new RequestParser({
+      maxRequestLineBytes: config.maxRequestLineBytes,
+      maxHeaderBytes: config.maxHeaderBytes,
+      maxHeaderCount: config.maxHeaderCount,
+      maxBodyBytes: config.maxBodyBytes,
+    })
+    ;(socket as SocketWithConnection)[CONNECTION] = this
+    // HTTP/1.0 clients may shut down their sending side once the request is out and still wait
+    // for the answer (RFC 9112 §9.6 half-close). Node gives handed-over sockets
+    // allowHalfOpen=false, which would end our side at their FIN, before we could answer.
+    socket.allowHalfOpen = true
+    socket.on('end', onSocketEnd)
+    socket.on('error', onSocketError)
+    socket.on('close', onSocketClose)
+    socket.on('finish', onResponseFlushed)
+  }
+
+  get socket(): Socket {
+    return this.#socket
+  }
+
+  /** Starts reading the request. */
+  start(): void {
+    const socket = this.#socket
+    // Read now: once the peer has gone, getpeername() fails and the log would lose the address.
+    this.#clientAddress = socket.remoteAddress ?? '-'
+    socket.setNoDelay(true)
+    socket.setTimeout(this.#services.config.bodyTimeoutMs, onSocketTimeout)
+    socket.on('data', onSocketData)
+    this.#headerTimer = setTimeout(onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
+    socket.resume()
+  }
+
+  /** Answers at once without reading a request (the worker is full): 503 and a lingering close. */
+  reject(status: number, detail: string): void {
+    this.#clientAddress = this.#socket.remoteAddress ?? '-'
+    this.#socket.on('data', onSocketData)
+    this.#socket.setTimeout(LINGER_MS, onSocketTimeout)
+    this.#sendError(status, detail, [['Retry-After', 1]])
+  }
+
+  handleData(chunk: Buffer): void {
+    const phase = this.#phase
+    if (phase !== Phase.Head && phase !== Phase.Body && phase !== Phase.AwaitPermit) return // lingering: drop
+    let head: RequestHead | null
+    let body: Buffer | null
+    let done: boolean
+    try {
+      const step = this.#parser.push(chunk)
+      head = step.head
+      body = step.body
+      done = step.done
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error
+      this.#sendError(error.status, error.message)
+      return
+    }
+    if (head !== null) this.#onHead(head)
+    if (body !== null && body.length > 0) this.#onBody(body)
+    if (done) this.#onBodyEnd()
+  }
+
+  /** The client will send nothing more: fine once the request is complete, an error before. */
+  handleEnd(): void {
+    const phase = this.#phase
+    if (phase === Phase.Head) {
+      try {
+        this.#parser.end()
+      } catch (error) {
+        if (!(error instanceof ParseError)) throw error
+        this.#sendError(error.status, error.message)
+        return
+      }
+      this.#socket.destroy() // nothing was sent at all: nothing to answer
+    } else if ((phase === Phase.Body || phase === Phase.AwaitPermit) && !this.#bodyComplete) {
+      void this.#abortUpload()
+      this.#sendError(400, 'request body ended early')
+    } else if (phase === Phase.Closing && this.#socket.writableFinished) {
+      this.#socket.destroy()
+    }
+  }
+
+  handleHeaderDeadline(): void {
+    this.#headerTimer = null
+    if (this.#phase === Phase.Head) this.#sendError(408, 'request head not received in time')
+  }
+
+  handleIdle(): void {
+    if (this.#phase === Phase.Body) {
+      void this.#abortUpload()
+      this.#sendError(408, 'request body stalled')
+    } else if (this.#phase === Phase.Responding || this.#phase === Phase.Closing) {
+      this.#socket.destroy() // a reader that stopped reading, or a lingering client that never closes
+    }
+  }
+
+  handleFlushed(): void {
+    this.#writeLog()
+    this.#lingerTimer = setTimeout(destroySocket, LINGER_MS, this.#socket)
+  }
+
+  handleClose(): void {
+    if (this.#headerTimer !== null) clearTimeout(this.#headerTimer)
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer)
+    this.#headerTimer = null
+    this.#lingerTimer = null
+    if (this.#stream !== null) (this.#stream as unknown as { destroy(): void }).destroy()
+    this.#writeLog()
+    if (this.#phase === Phase.Body || this.#phase === Phase.AwaitPermit) {
+      // The slot is free only once the temp file is gone: a draining worker must not exit first.
+      void this.#abortUpload().finally(() => this.#onClosed(this))
+    } else {
+      this.#onClosed(this)
+    }
+  }
+
+  #onHead(head: RequestHead): void {
+    if (this.#headerTimer !== null) clearTimeout(this.#headerTimer)
+    this.#headerTimer = null
+    this.#head = head
+    let target: ParsedTarget
+    try {
+      target = parseTarget(head.target)
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error
+      this.#sendError(error.status, error.status === 404 ? undefined : error.message)
+      return
+    }
+    const method = head.method
+    if (method === 'GET' || method === 'HEAD') {
+      this.#phase = Phase.Responding
+      void this.#serveFile(head, target, method === 'GET')
+      return
+    }
+    const isUploadRoute = target.pathname === UPLOAD_ROUTE
+    if (method === 'POST' && isUploadRoute) {
+      this.#beginUpload(head)
+      return
+    }
+    this.#sendError(405, undefined, [['Allow', isUploadRoute ? 'POST' : 'GET, HEAD']])
+  }
+
+  #onBody(body: Buffer): void {
+    if (this.#phase === Phase.AwaitPermit) {
+      this.#pendingBody.push(body)
+    } else if (this.#phase === Phase.Body) {
+      this.#writeBody(body)
+    }
+  }
+
+  #onBodyEnd(): void {
+    this.#bodyComplete = true
+    if (this.#phase === Phase.Body) void this.#commitUpload()
+  }
+
+  async #serveFile(head: RequestHead, target: ParsedTarget, wantBody: boolean): Promise<void> {
+    let found: Awaited<ReturnType<StaticFiles['lookup']>>
+    try {
+      found = await this.#services.files.lookup(target, wantBody)
+    } catch {
+      found = { kind: 'not-found' }
+    }
+    if (this.#socket.destroyed) return
+    switch (found.kind) {
+      case 'not-found':
+        return this.#sendError(404)
+      case 'forbidden':
+        return this.#sendError(403)
+      case 'redirect':
+        return this.#send(301, [['Location', found.location]], errorBody(301))
+    }
+    const { file, body } = found
+    const headers: HeaderList = [
+      ['Content-Type', file.contentType],
+      ['Last-Modified', formatHttpDate(file.mtimeMs)],
+    ]
+    const since = head.get('if-modified-since')
+    if (since !== undefined) {
+      const sinceMs = parseHttpDate(since)
+      // Last-Modified has whole seconds, so compare whole seconds (RFC 9110 §13.1.3).
+      if (sinceMs !== undefined && Math.floor(file.mtimeMs / 1000) * 1000 <= sinceMs) {
+        return this.#send(304, headers, null, file.size)
+      }
+    }
+    if (!wantBody || file.size === 0) return this.#send(200, headers, null, file.size)
+    if (body !== null) return this.#send(200, headers, body)
+    await this.#streamFile(head, file, headers)
+  }
+
+  async #streamFile(head: RequestHead, file: { realPath: string; size: number }, headers: HeaderList): Promise<void> {
+    let handle: Awaited<ReturnType<StaticFiles['open']>>
+    try {
+      handle = await this.#services.files.open(file as Parameters<StaticFiles['open']>[0])
+    } catch {
+      return this.#sendError(404)
+    }
+    if (this.#socket.destroyed) {
+      await handle.close()
+      return
+    }
+    // Content-Length promises `file.size` bytes: read exactly that range, even if the file grows.
+    const stream = handle.createReadStream({ start: 0, end: file.size - 1, highWaterMark: 64 * 1024 })
+    this.#stream = stream
+    this.#status = 200
+    this.#phase = Phase.Closing
+    const socket = this.#socket
+    socket.resume()
+    if (head.version !== '0.9') socket.write(responseHead(200, file.size, headers), 'latin1')
+    stream.on('error', () => socket.destroy())
+    stream.on('end', () => {
+      // A file that shrank under us delivered fewer bytes than promised: the client must see a
+      // truncated response (reset), not a short one that looks complete.
+      if (stream.bytesRead < file.size) socket.destroy()
+      else if (!socket.destroyed) socket.end()
+    })
+    stream.pipe(socket, { end: false })
+  }
+
+  #beginUpload(head: RequestHead): void {
+    if (head.contentLength === 0) {
+      this.#sendError(400, 'empty body')
+      return
+    }
+    this.#phase = Phase.AwaitPermit
+    this.#socket.pause()
+    void this.#startUpload()
+  }
+
+  async #startUpload(): Promise<void> {
+    let answer: PermitAnswer
+    try {
+      answer = await this.#services.requestPermit()
+    } catch {
+      answer = { granted: false, retryAfterSeconds: 1 }
+    }
+    if (answer.granted) this.#permitId = answer.permitId
+    if (this.#socket.destroyed) return this.#releasePermit()
+    if (!answer.granted) {
+      return this.#sendError(503, 'too many uploads in progress', [['Retry-After', answer.retryAfterSeconds]])
+    }
+    try {
+      this.#upload = await beginUpload(this.#services.config.uploadDir)
+    } catch (error) {
+      this.#releasePermit()
+      return this.#sendError(fsErrorStatus(error), 'could not store the upload')
+    }
+    if (this.#socket.destroyed) return this.#abortUpload()
+    this.#phase = Phase.Body
+    const pending = this.#pendingBody
+    this.#pendingBody = []
+    for (const chunk of pending) this.#writeBody(chunk)
+    if (this.#bodyComplete) {
+      void this.#commitUpload()
+    } else if (!this.#diskBusy) {
+      this.#socket.resume()
+    }
+  }
+
+  #writeBody(chunk: Buffer): void {
+    const upload = this.#upload
+    if (upload === null || upload.write(chunk)) return
+    // The disk is behind: stop reading from the client until it catches up (flat memory).
+    this.#diskBusy = true
+    this.#socket.pause()
+    upload.onDrain(() => {
+      this.#diskBusy = false
+      if (this.#phase === Phase.Body) this.#socket.resume()
+    })
+  }
+
+  async #commitUpload(): Promise<void> {
+    const upload = this.#upload
+    const head = this.#head
+    if (upload === null || head === null) return
+    this.#phase = Phase.Committing
+    const extension = chooseUploadExtension(
+      head.get('content-type'),
+      filenameHintOf(head.get('x-file-name'), head.get('content-disposition')),
+    )
+    let stored: Awaited<ReturnType<UploadWriter['commit']>>
+    try {
+      stored = await upload.commit(extension)
+    } catch (error) {
+      this.#upload = null
+      this.#releasePermit()
+      return this.#sendError(fsErrorStatus(error), 'could not store the upload')
+    }
+    this.#upload = null
+    this.#releasePermit()
+    const prefix = this.#services.uploadUrlPrefix
+    const headers: HeaderList =
+      prefix === null
+        ? [['Content-Type', 'application/json']]
+        : [
+            ['Content-Type', 'application/json'],
+            ['Location', `${prefix}${stored.name}`],
+          ]
+    this.#send(201, headers, `${JSON.stringify(stored)}\n`)
+  }
+
+  async #abortUpload(): Promise<void> {
+    const upload = this.#upload
+    this.#upload = null
+    this.#pendingBody = []
+    if (upload !== null) await upload.abort()
+    this.#releasePermit()
+  }
+
+  #releasePermit(): void {
+    if (this.#permitId === null) return
+    this.#services.releasePermit(this.#permitId)
+    this.#permitId = null
+  }
+
+  #sendError(status: number, detail?: string, headers?: HeaderList): void {
+    this.#send(status, [['Content-Type', 'text/plain; charset=utf-8'], ...(headers ?? [])], errorBody(status, detail))
+  }
+
+  /** Writes a whole response and half-closes; later request bytes are read and dropped (lingering close). */
+  #send(status: number, headers: HeaderList, body: string | Buffer | null, contentLength?: number): void {
+    if (this.#headerTimer !== null) clearTimeout(this.#headerTimer)
+    this.#headerTimer = null
+    this.#status = status
+    this.#phase = Phase.Closing
+    const socket = this.#socket
+    if (socket.destroyed || socket.writableEnded) return
+    const bodyBytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body
+    if (this.#head?.version !== '0.9') {
+      socket.write(responseHead(status, contentLength ?? bodyBytes?.length ?? 0, headers), 'latin1')
+    }
+    if (bodyBytes !== null) socket.write(bodyBytes)
+    socket.end()
+    socket.resume()
+  }
+
+  #writeLog(): void {
+    if (this.#logged) return
+    const head = this.#head
+    if (head === null && this.#status === 0) return // nothing was asked and nothing answered
+    this.#logged = true
+    const services = this.#services
+    services.log.write({
+      time: this.#startedAt,
+      workerId: services.workerId,
+      clientAddress: this.#clientAddress,
+      method: head?.method ?? '-',
+      target: head?.target ?? '-',
+      version: head === null ? '-' : `HTTP/${head.version}`,
+      status: this.#status === 0 ? CLIENT_CLOSED_STATUS : this.#status,
+      bytes: this.#socket.bytesWritten,
+      durationMs: Math.round((performance.now() - this.#startedTick) * 1000) / 1000,
+    })
+  }
+}

@@ -1,0 +1,169 @@
+import type { Stats } from 'node:fs'
+import { type FileHandle, open, realpath, stat } from 'node:fs/promises'
+import path from 'node:path'
+import type { ParsedTarget } from '@threadserve/http10-parser'
+import { contentTypeFor } from './content-type.js'
+
+// Resolves a parsed target to a file under the root and keeps small files in memory. The parser's
+// parseTarget already refused encoded slashes, NUL and dot segments; here the real path (symlinks
+// resolved) must still stay inside the root, because a symlink inside the root may point anywhere.
+
+const INDEX_FILE = 'index.html'
+
+export interface FileInfo {
+  readonly realPath: string
+  readonly size: number
+  readonly mtimeMs: number
+  readonly contentType: string
+}
+
+export type Lookup =
+  | { readonly kind: 'file'; readonly file: FileInfo; readonly body: Buffer | null }
+  | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'forbidden' }
+
+interface CacheEntry {
+  readonly file: FileInfo
+  readonly body: Buffer
+  readonly ino: number
+  readonly ctimeMs: number
+}
+
+export interface StaticFilesOptions {
+  /** Files up to this size are kept in memory (validated by stat on every request). */
+  readonly cacheMaxFileBytes: number
+  /** Total bytes the cache may hold; the least recently added entries leave first. */
+  readonly cacheMaxBytes: number
+}
+
+const NOT_FOUND: Lookup = { kind: 'not-found' }
+const FORBIDDEN: Lookup = { kind: 'forbidden' }
+
+function errorLookup(error: unknown): Lookup {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === 'EACCES' || code === 'EPERM' ? FORBIDDEN : NOT_FOUND
+}
+
+function isHiddenRelative(relative: string): boolean {
+  return relative.startsWith('.') || relative.includes(`${path.sep}.`)
+}
+
+export class StaticFiles {
+  readonly #root: string
+  readonly #options: StaticFilesOptions
+  readonly #cache = new Map<string, CacheEntry>()
+  #cacheBytes = 0
+
+  /** `root` must already be a real path (see `realpath`), so containment checks compare like with like. */
+  constructor(root: string, options: StaticFilesOptions) {
+    this.#root = root
+    this.#options = options
+  }
+
+  /** Finds what a GET/HEAD for `target` should answer. Never throws for a missing or odd path. */
+  async lookup(target: ParsedTarget, wantBody: boolean): Promise<Lookup> {
+    if (target.hasHiddenSegment) return NOT_FOUND
+    const found = await this.#resolve(target.relativePath)
+    if (found === null) return NOT_FOUND
+    if (typeof found === 'string') return found === 'forbidden' ? FORBIDDEN : NOT_FOUND
+    let { realPath, stats } = found
+    if (stats.isDirectory()) {
+      // Relative links in an index page only work under a trailing slash, as nginx and Caddy know.
+      if (!target.isDirectory) return { kind: 'redirect', location: `${encodeURI(target.pathname)}/` }
+      const index = await this.#resolve(path.join(target.relativePath, INDEX_FILE))
+      if (index === null || typeof index === 'string' || !index.stats.isFile()) return NOT_FOUND
+      ;({ realPath, stats } = index)
+    } else if (!stats.isFile() || target.isDirectory) {
+      return NOT_FOUND
+    }
+    if (!wantBody || stats.size > this.#options.cacheMaxFileBytes) {
+      return { kind: 'file', file: fileInfo(realPath, stats), body: null }
+    }
+    return this.#cached(realPath, stats)
+  }
+
+  /** Opens a file for streaming; the caller closes the handle. */
+  async open(file: FileInfo): Promise<FileHandle> {
+    return open(file.realPath, 'r')
+  }
+
+  async #resolve(relativePath: string): Promise<{ realPath: string; stats: Stats } | 'forbidden' | null> {
+    let realPath: string
+    try {
+      realPath = await realpath(path.join(this.#root, relativePath))
+    } catch (error) {
+      return errorLookup(error) === FORBIDDEN ? 'forbidden' : null
+    }
+    if (realPath !== this.#root) {
+      if (!realPath.startsWith(this.#root) || realPath[this.#root.length] !== path.sep) return null
+      if (isHiddenRelative(realPath.slice(this.#root.length + 1))) return null
+    }
+    try {
+      return { realPath, stats: await stat(realPath) }
+    } catch (error) {
+      return errorLookup(error) === FORBIDDEN ? 'forbidden' : null
+    }
+  }
+
+  async #cached(realPath: string, stats: Stats): Promise<Lookup> {
+    const entry = this.#cache.get(realPath)
+    if (
+      entry !== undefined &&
+      entry.ino === stats.ino &&
+      entry.file.size === stats.size &&
+      entry.file.mtimeMs === stats.mtimeMs &&
+      entry.ctimeMs === stats.ctimeMs
+    ) {
+      return { kind: 'file', file: entry.file, body: entry.body }
+    }
+    if (entry !== undefined) this.#evict(realPath, entry)
+    // Read through one descriptor and describe the bytes with that descriptor's fstat, so the
+    // entry's stat and its bytes belong together even if the file changes meanwhile.
+    let handle: FileHandle
+    try {
+      handle = await open(realPath, 'r')
+    } catch (error) {
+      return errorLookup(error)
+    }
+    try {
+      const fresh = await handle.stat()
+      if (!fresh.isFile()) return NOT_FOUND
+      const body = Buffer.allocUnsafe(fresh.size)
+      let offset = 0
+      while (offset < body.length) {
+        const { bytesRead } = await handle.read(body, offset, body.length - offset, offset)
+        if (bytesRead === 0) break
+        offset += bytesRead
+      }
+      const file = fileInfo(realPath, fresh)
+      if (offset !== body.length) return { kind: 'file', file, body: null } // shrank meanwhile: stream it
+      this.#remember(realPath, { file, body, ino: fresh.ino, ctimeMs: fresh.ctimeMs })
+      return { kind: 'file', file, body }
+    } catch (error) {
+      return errorLookup(error)
+    } finally {
+      await handle.close()
+    }
+  }
+
+  #remember(realPath: string, entry: CacheEntry): void {
+    if (entry.body.length > this.#options.cacheMaxBytes) return
+    while (this.#cacheBytes + entry.body.length > this.#options.cacheMaxBytes) {
+      const oldest = this.#cache.entries().next().value
+      if (oldest === undefined) break
+      this.#evict(oldest[0], oldest[1])
+    }
+    this.#cache.set(realPath, entry)
+    this.#cacheBytes += entry.body.length
+  }
+
+  #evict(realPath: string, entry: CacheEntry): void {
+    this.#cache.delete(realPath)
+    this.#cacheBytes -= entry.body.length
+  }
+}
+
+function fileInfo(realPath: string, stats: Stats): FileInfo {
+  return { realPath, size: stats.size, mtimeMs: stats.mtimeMs, contentType: contentTypeFor(realPath) }
+}

@@ -1,0 +1,152 @@
+import { unlinkSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { acquireFileLock, type FileLockHandle, LockError } from '@threadserve/locking'
+import type { Config } from './config.js'
+import { UsageError } from './errors.js'
+import { PermitDesk } from './permit-desk.js'
+import { checkStartup } from './preflight.js'
+import { removeTempFiles } from './upload-store.js'
+import { SERVER_VERSION } from './version.js'
+import { WorkerPool } from './worker-pool.js'
+
+// The supervisor: listens, accepts with pauseOnConnect, and hands each socket to a worker; holds
+// the server-wide upload permits; restarts workers; and owns the signals (SIGINT/SIGTERM drain,
+// SIGHUP log reopen + rolling worker replacement, SIGUSR2 prints a stats line).
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url))
+const LISTEN_BACKLOG = 511
+const PID_LOCK_STALE_MS = 10_000
+
+function report(line: string): void {
+  process.stderr.write(`threadserve: ${line}\n`)
+}
+
+async function lockPidFile(pidFile: string): Promise<FileLockHandle> {
+  let lock: FileLockHandle
+  try {
+    lock = await acquireFileLock(pidFile, { staleMs: PID_LOCK_STALE_MS })
+  } catch (error) {
+    if (error instanceof LockError && error.code === 'LOCKED') {
+      throw new UsageError(`--pid-file: ${pidFile} is held by another running server`)
+    }
+    throw new UsageError(`--pid-file: cannot lock ${pidFile}: ${(error as Error).message}`)
+  }
+  try {
+    writeFileSync(pidFile, `${process.pid}\n`)
+  } catch (error) {
+    lock.releaseSync()
+    throw new UsageError(`--pid-file: cannot write ${pidFile}: ${(error as Error).message}`)
+  }
+  return lock
+}
+
+function listen(server: net.Server, config: Config): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const where = `${config.host}:${config.port}`
+      if (error.code === 'EADDRINUSE') reject(new UsageError(`--port: ${where} is already in use`))
+      else if (error.code === 'EACCES') reject(new UsageError(`--port: no permission to listen on ${where}`))
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+        reject(new UsageError(`--host: ${config.host} is not an address of this machine`))
+      } else reject(error)
+    }
+    server.once('error', onError)
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
+      server.off('error', onError)
+      resolve(server.address() as net.AddressInfo)
+    })
+  })
+}
+
+function urlOf(address: net.AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return `http://${host}:${address.port}`
+}
+
+/** Runs the server until a signal stops it; resolves with the process exit code. */
+export async function runSupervisor(config: Config): Promise<number> {
+  await checkStartup(config)
+  const pidLock = config.pidFile === null ? null : await lockPidFile(config.pidFile)
+  const releasePidFile = (): void => {
+    if (pidLock === null || config.pidFile === null) return
+    try {
+      unlinkSync(config.pidFile)
+    } catch {
+      // Already gone: nothing to clean.
+    }
+    pidLock.releaseSync()
+  }
+
+  let resolveExit: (code: number) => void = () => {}
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve
+  })
+
+  try {
+    const removed = await removeTempFiles(config.uploadDir)
+    if (removed > 0) report(`removed ${removed} unfinished upload(s) left by an earlier run`)
+
+    const permits = new PermitDesk(config.maxPosts)
+    const server = net.createServer({ pauseOnConnect: true })
+    const pool = new WorkerPool({
+      count: config.workers,
+      script: WORKER_SCRIPT,
+      env: { ...process.env, THREADSERVE_WORKER_CONFIG: JSON.stringify(config) },
+      uploadDir: config.uploadDir,
+      permits,
+      graceMs: config.shutdownGraceMs,
+      report,
+      onCrashLoop: (reason) => {
+        report(`${reason}; stopping`)
+        server.close()
+        void pool.stop(Date.now()).then(() => resolveExit(1))
+      },
+    })
+    server.on('connection', (socket) => pool.dispatch(socket))
+    const address = await listen(server, config)
+    server.on('error', (error) => report(`listener: ${error.message}`))
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) {
+        report(`${signal} again: exiting now`)
+        releasePidFile()
+        process.exit(1)
+      }
+      stopping = true
+      report(`${signal}: finishing in-flight requests (up to ${config.shutdownGraceMs} ms)`)
+      server.close()
+      void pool.stop(Date.now() + config.shutdownGraceMs).then(() => resolveExit(0))
+    }
+    process.on('SIGINT', () => stop('SIGINT'))
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGHUP', () => {
+      if (stopping) return
+      report('SIGHUP: reopening the access log and replacing workers')
+      pool.broadcast({ type: 'log-reopen', v: 1 })
+      void pool.replaceAll()
+    })
+    process.on('SIGUSR2', () => {
+      process.stdout.write(
+        `${JSON.stringify({
+          permitsInUse: permits.inUse,
+          restarts: pool.restarts,
+          pendingConnections: pool.pendingConnections,
+          workers: pool.describe(),
+        })}\n`,
+      )
+    })
+    // Signal handlers are in place before anyone can learn our port: a SIGUSR2 or SIGTERM sent
+    // the moment the line below appears must not meet the default action (terminate).
+    const failedEarly = await Promise.race([pool.start().then(() => null), exited])
+    if (failedEarly !== null) return failedEarly
+    process.stdout.write(
+      `ThreadServe ${SERVER_VERSION} listening on ${urlOf(address)} ` +
+        `(root ${config.root}, ${config.workers} workers, pid ${process.pid})\n`,
+    )
+
+    return await exited
+  } finally {
+    releasePidFile()
+  }
+}

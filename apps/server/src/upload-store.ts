@@ -1,0 +1,188 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
+import { type FileHandle, link, open, readdir, unlink } from 'node:fs/promises'
+import path from 'node:path'
+import { createUploadName } from './upload-name.js'
+
+// DESIGN.md "Uploads": stream to a hidden temp file in the upload dir, fsync, give it its final
+// name without ever replacing an existing file, fsync the directory, and only then answer 201.
+
+const TEMP_PREFIX = '.upload-'
+const TEMP_SUFFIX = '.part'
+const HIGH_WATER_BYTES = 1024 * 1024 // pause the client above this much queued for the disk
+const MAX_NAME_ATTEMPTS = 16
+
+export interface StoredUpload {
+  readonly name: string
+  readonly size: number
+  readonly sha256: string
+}
+
+/** The temp-file name of an upload in progress: hidden, and tagged with the writer's pid for clean-up. */
+function tempName(pid: number): string {
+  return `${TEMP_PREFIX}${pid}-${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`
+}
+
+/** Removes temp files left by a crash: all of them at start-up, or those of one dead worker's pid. */
+export async function removeTempFiles(dir: string, pid?: number): Promise<number> {
+  const prefix = pid === undefined ? TEMP_PREFIX : `${TEMP_PREFIX}${pid}-`
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch {
+    return 0
+  }
+  let removed = 0
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue
+    try {
+      await unlink(path.join(dir, name))
+      removed++
+    } catch {
+      // Another process removed it first: the goal is reached either way.
+    }
+  }
+  return removed
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Opens a new upload in `dir`: a hidden temp file created with O_EXCL. */
+export async function beginUpload(dir: string): Promise<UploadWriter> {
+  const tempPath = path.join(dir, tempName(process.pid))
+  const handle = await open(tempPath, 'wx', 0o644)
+  return new UploadWriter(dir, tempPath, handle)
+}
+
+/**
+ * One upload being written. `write` queues chunks and says when the caller should stop reading
+ * from the client; chunks go to disk in order with one writev per batch.
+ */
+export class UploadWriter {
+  readonly #dir: string
+  readonly #tempPath: string
+  readonly #handle: FileHandle
+  readonly #hash = createHash('sha256')
+  #queue: Buffer[] = []
+  #queuedBytes = 0
+  #size = 0
+  #writing: Promise<void> | null = null
+  #error: Error | null = null
+  #closed = false
+  #onDrain: (() => void) | null = null
+
+  constructor(dir: string, tempPath: string, handle: FileHandle) {
+    this.#dir = dir
+    this.#tempPath = tempPath
+    this.#handle = handle
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  /** Queues a chunk; false means "pause the source until onDrain fires". */
+  write(chunk: Buffer): boolean {
+    this.#hash.update(chunk)
+    this.#size += chunk.length
+    this.#queue.push(chunk)
+    this.#queuedBytes += chunk.length
+    if (this.#writing === null) this.#writing = this.#drain()
+    return this.#queuedBytes < HIGH_WATER_BYTES
+  }
+
+  /** Calls `fn` once the queue has gone back under the high-water mark (or failed). */
+  onDrain(fn: () => void): void {
+    this.#onDrain = fn
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 && this.#error === null) {
+        const batch = this.#queue
+        this.#queue = []
+        let offset = 0
+        const total = this.#queuedBytes
+        this.#queuedBytes = 0
+        while (offset < total) {
+          const { bytesWritten } = await this.#handle.writev(offset === 0 ? batch : [concatTail(batch, offset)])
+          if (bytesWritten === 0) throw new Error('write made no progress')
+          offset += bytesWritten
+        }
+        const resume = this.#onDrain
+        this.#onDrain = null
+        resume?.()
+      }
+    } catch (error) {
+      this.#error = error as Error
+      const resume = this.#onDrain
+      this.#onDrain = null
+      resume?.()
+    } finally {
+      this.#writing = null
+    }
+  }
+
+  async #flushed(): Promise<void> {
+    while (this.#writing !== null) await this.#writing
+    if (this.#error !== null) throw this.#error
+  }
+
+  /** Makes the upload durable under a new unique name and returns what was stored. */
+  async commit(extension: string): Promise<StoredUpload> {
+    try {
+      await this.#flushed()
+      await this.#handle.sync()
+      await this.#close()
+      const name = await this.#linkUnique(extension)
+      await unlink(this.#tempPath)
+      await syncDirectory(this.#dir)
+      return { name, size: this.#size, sha256: this.#hash.digest('hex') }
+    } catch (error) {
+      await this.abort()
+      throw error
+    }
+  }
+
+  // link(2) never replaces an existing file (EEXIST), unlike rename(2): the O_EXCL of names.
+  async #linkUnique(extension: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const name = createUploadName(extension)
+      try {
+        await link(this.#tempPath, path.join(this.#dir, name))
+        return name
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_NAME_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#handle.close()
+  }
+
+  /** Drops the upload: nothing of it stays on disk. Safe to call more than once. */
+  async abort(): Promise<void> {
+    this.#error ??= new Error('upload aborted')
+    while (this.#writing !== null) await this.#writing.catch(() => {})
+    try {
+      await this.#close()
+    } catch {
+      // Closing a broken handle can fail too; the unlink below is what matters.
+    }
+    await unlink(this.#tempPath).catch(() => {})
+  }
+}
+
+function concatTail(batch: readonly Buffer[], offset: number): Buffer {
+  return Buffer.concat(batch).subarray(offset)
+}

@@ -1,0 +1,264 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import type { Socket } from 'node:net'
+import { type Channel, connectToWorker, type SupervisorMessage, type WorkerMessage } from '@threadserve/ipc-protocol'
+import type { PermitDesk } from './permit-desk.js'
+import { removeTempFiles } from './upload-store.js'
+
+// The supervisor's workers: forks them, hands connections round-robin to those that are ready,
+// restarts the ones that die (with backoff), and gives up loudly on a crash loop instead of
+// spinning. Nothing here parses HTTP.
+
+const MAX_PENDING_CONNECTIONS = 4096 // accepted before any worker is ready (start-up, restarts)
+const CRASH_LOOP_EXITS = 5 // exits before ready, in a row, on one slot
+const QUICK_EXIT_MS = 1000
+const MAX_BACKOFF_MS = 5000
+const READY_TIMEOUT_MS = 15_000
+
+export interface WorkerPoolOptions {
+  readonly count: number
+  readonly script: string
+  readonly env: NodeJS.ProcessEnv
+  readonly uploadDir: string
+  readonly permits: PermitDesk
+  /** A one-line event for the operator (stderr). */
+  readonly report: (line: string) => void
+  /** The workers cannot start: the server must stop. */
+  readonly onCrashLoop: (reason: string) => void
+  /** How long a replaced worker may take to finish its requests. */
+  readonly graceMs: number
+}
+
+interface Worker {
+  readonly id: number
+  readonly child: ChildProcess
+  readonly channel: Channel<WorkerMessage, SupervisorMessage>
+  readonly owner: string
+  readonly spawnedAt: number
+  ready: boolean
+  retiring: boolean
+  onReady: (() => void) | null
+  readyTimer: NodeJS.Timeout | null
+  /** Sockets Node is still holding in its handle queue for this worker (not yet written to the pipe). */
+  inTransit: Socket[]
+}
+
+// Node passes one handle at a time per child and queues the rest until the child acknowledges;
+// a socket still queued keeps its `_handle`. If the child dies, Node drops that queue without
+// closing the sockets, and their clients would hang forever: such sockets are handed to another
+// worker instead (nothing of their request has been read yet).
+function isStillQueued(socket: Socket): boolean {
+  return !socket.destroyed && (socket as unknown as { _handle: unknown })._handle != null
+}
+const TRANSIT_PRUNE_LENGTH = 256
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal === null ? `exited with code ${code}` : `was killed by ${signal}`
+}
+
+export class WorkerPool {
+  readonly #options: WorkerPoolOptions
+  readonly #slots: (Worker | null)[]
+  readonly #earlyExits: number[]
+  readonly #quickExits: number[]
+  readonly #retiring = new Set<Worker>()
+  #rotation: Worker[] = []
+  #next = 0
+  #pending: Socket[] = []
+  #sequence = 0
+  #stopping = false
+  #restarts = 0
+
+  constructor(options: WorkerPoolOptions) {
+    this.#options = options
+    this.#slots = Array.from({ length: options.count }, () => null)
+    this.#earlyExits = Array.from({ length: options.count }, () => 0)
+    this.#quickExits = Array.from({ length: options.count }, () => 0)
+  }
+
+  get restarts(): number {
+    return this.#restarts
+  }
+
+  get pendingConnections(): number {
+    return this.#pending.length
+  }
+
+  /** Forks every worker; resolves once all of them are ready. */
+  async start(): Promise<void> {
+    await Promise.all(this.#slots.map((_, index) => this.#spawn(index + 1)))
+  }
+
+  /** Hands a paused, accepted socket to the next ready worker (or keeps it until one is). */
+  dispatch(socket: Socket): void {
+    const rotation = this.#rotation
+    const count = rotation.length
+    for (let tries = 0; tries < count; tries++) {
+      const worker = rotation[this.#next++ % count] as Worker
+      if (worker.channel.send({ type: 'connection', v: 1, id: ++this.#sequence, acceptedAt: Date.now() }, socket)) {
+        if (isStillQueued(socket)) {
+          worker.inTransit.push(socket)
+          if (worker.inTransit.length >= TRANSIT_PRUNE_LENGTH) worker.inTransit = worker.inTransit.filter(isStillQueued)
+        }
+        return
+      }
+    }
+    if (this.#pending.length >= MAX_PENDING_CONNECTIONS || this.#stopping) {
+      socket.destroy()
+      return
+    }
+    this.#pending.push(socket)
+  }
+
+  /** SIGHUP: replace each worker by a fresh one, one at a time, never leaving a slot empty. */
+  async replaceAll(): Promise<void> {
+    for (let index = 0; index < this.#slots.length && !this.#stopping; index++) {
+      const old = this.#slots[index]
+      await this.#spawn(index + 1) // the old worker keeps serving until its successor is ready
+      if (old !== null && old !== undefined) this.#retire(old, Date.now() + this.#options.graceMs)
+    }
+  }
+
+  /** Asks every worker to finish in-flight requests by `deadline`; resolves when all have exited. */
+  async stop(deadline: number): Promise<void> {
+    this.#stopping = true
+    for (const socket of this.#pending) socket.destroy()
+    this.#pending = []
+    const everyone = [...this.#slots.filter((w): w is Worker => w !== null), ...this.#retiring]
+    this.#rotation = []
+    await Promise.all(
+      everyone.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve()
+            worker.child.once('exit', () => resolve())
+            worker.channel.send({ type: 'shutdown', v: 1, deadline })
+            // A worker that ignores its deadline is cut off a moment after it.
+            setTimeout(() => worker.child.kill('SIGKILL'), Math.max(0, deadline - Date.now()) + 1000).unref()
+          }),
+      ),
+    )
+  }
+
+  /** Sends a message to every live worker (log reopen). */
+  broadcast(message: SupervisorMessage): void {
+    for (const worker of this.#slots) worker?.channel.send(message)
+  }
+
+  /** Process ids and readiness of the current workers. */
+  describe(): { id: number; pid: number | undefined; ready: boolean }[] {
+    return this.#slots
+      .filter((w): w is Worker => w !== null)
+      .map((w) => ({ id: w.id, pid: w.child.pid, ready: w.ready }))
+  }
+
+  #spawn(id: number): Promise<void> {
+    const child = fork(this.#options.script, [], {
+      env: { ...this.#options.env, THREADSERVE_WORKER_ID: String(id) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const owner = `w${id}:${child.pid ?? 'unknown'}`
+    const channel = connectToWorker(child, {
+      onInvalid: (error) => this.#options.report(`worker ${id} sent a bad IPC message: ${error.message}`),
+    })
+    const worker: Worker = {
+      id,
+      child,
+      channel,
+      owner,
+      spawnedAt: Date.now(),
+      ready: false,
+      retiring: false,
+      onReady: null,
+      readyTimer: null,
+      inTransit: [],
+    }
+    this.#slots[id - 1] = worker
+
+    channel.on('permit-request', (message) => {
+      const decision = this.#options.permits.request(owner)
+      if (decision.granted) {
+        channel.send({ type: 'permit-grant', v: 1, requestId: message.requestId, permitId: decision.permitId })
+      } else {
+        channel.send({
+          type: 'permit-deny',
+          v: 1,
+          requestId: message.requestId,
+          retryAfterSeconds: decision.retryAfterSeconds,
+        })
+      }
+    })
+    channel.on('permit-release', (message) => this.#options.permits.release(owner, message.permitId))
+    child.on('error', (error) => this.#options.report(`worker ${id}: ${error.message}`))
+    child.on('exit', (code, signal) => this.#onExit(worker, code, signal))
+
+    return new Promise<void>((resolve) => {
+      worker.readyTimer = setTimeout(() => {
+        this.#options.report(`worker ${id} (pid ${child.pid}) not ready after ${READY_TIMEOUT_MS} ms; replacing it`)
+        child.kill('SIGKILL')
+      }, READY_TIMEOUT_MS)
+      worker.onReady = resolve
+      channel.on('ready', () => {
+        if (worker.ready || worker.retiring) return
+        worker.ready = true
+        if (worker.readyTimer !== null) clearTimeout(worker.readyTimer)
+        this.#earlyExits[id - 1] = 0
+        this.#rotation = [...this.#rotation.filter((w) => w.id !== id), worker]
+        this.#flushPending()
+        const done = worker.onReady
+        worker.onReady = null
+        done?.()
+      })
+    })
+  }
+
+  #retire(worker: Worker, deadline: number): void {
+    worker.retiring = true
+    this.#retiring.add(worker)
+    this.#rotation = this.#rotation.filter((w) => w !== worker)
+    worker.channel.send({ type: 'shutdown', v: 1, deadline })
+  }
+
+  #flushPending(): void {
+    const pending = this.#pending
+    this.#pending = []
+    for (const socket of pending) if (!socket.destroyed) this.dispatch(socket)
+  }
+
+  #onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    if (worker.readyTimer !== null) clearTimeout(worker.readyTimer)
+    worker.channel.close()
+    this.#rotation = this.#rotation.filter((w) => w !== worker)
+    this.#retiring.delete(worker)
+    const stranded = worker.inTransit.filter(isStillQueued)
+    worker.inTransit = []
+    for (const socket of stranded) this.dispatch(socket)
+    const returned = this.#options.permits.releaseAll(worker.owner)
+    void removeTempFiles(this.#options.uploadDir, worker.child.pid)
+    const index = worker.id - 1
+    if (this.#stopping || worker.retiring || this.#slots[index] !== worker) return
+
+    const how = describeExit(code, signal)
+    const permits = returned > 0 ? `, ${returned} upload permit(s) returned` : ''
+    if (!worker.ready) {
+      const early = ++this.#earlyExits[index]!
+      if (early >= CRASH_LOOP_EXITS) {
+        this.#stopping = true
+        this.#options.onCrashLoop(`worker ${worker.id} ${how} ${early} times in a row before it was ready`)
+        return
+      }
+    }
+    const lived = Date.now() - worker.spawnedAt
+    this.#quickExits[index] = lived < QUICK_EXIT_MS ? this.#quickExits[index]! + 1 : 0
+    const quick = this.#quickExits[index]!
+    const delay = quick === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 50 * 2 ** quick)
+    this.#options.report(`worker ${worker.id} (pid ${worker.child.pid}) ${how}${permits}; restarting in ${delay} ms`)
+    this.#restarts++
+    this.#slots[index] = null
+    setTimeout(() => {
+      if (!this.#stopping && this.#slots[index] === null) {
+        const wasOnReady = worker.onReady
+        void this.#spawn(worker.id).then(() => wasOnReady?.())
+      }
+    }, delay).unref()
+  }
+}

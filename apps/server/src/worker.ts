@@ -1,0 +1,155 @@
+import { realpath } from 'node:fs/promises'
+import type { Socket } from 'node:net'
+import path from 'node:path'
+import { connectToSupervisor } from '@threadserve/ipc-protocol'
+import { createAccessLog } from '@threadserve/logger'
+import type { Config } from './config.js'
+import { Connection, type PermitAnswer, type WorkerServices } from './connection.js'
+import { StaticFiles } from './static-files.js'
+
+// A worker process: takes the connections the supervisor hands it, serves at most pool-size at
+// once, queues a bounded number more, and answers 503 beyond that (the original's thread pool).
+
+const PERMIT_TIMEOUT_MS = 5000
+const CACHE_MAX_FILE_BYTES = 256 * 1024
+const CACHE_MAX_BYTES = 32 * 1024 * 1024
+
+function ignoreError(): void {}
+
+/** Reads the settings the supervisor passed down; they were validated there, at the edge. */
+function readWorkerSettings(env: NodeJS.ProcessEnv): { config: Config; workerId: number } {
+  const config = JSON.parse(env.THREADSERVE_WORKER_CONFIG ?? 'null') as Config | null
+  const workerId = Number(env.THREADSERVE_WORKER_ID)
+  if (config === null || typeof config.root !== 'string' || !Number.isInteger(workerId)) {
+    throw new Error(
+      'worker started without THREADSERVE_WORKER_CONFIG / THREADSERVE_WORKER_ID (it is run by the supervisor)',
+    )
+  }
+  return { config, workerId }
+}
+
+/** The URL prefix of stored uploads when the upload dir lies inside the root (the default), else null. */
+function uploadUrlPrefix(root: string, uploadDir: string): string | null {
+  const relative = path.relative(root, uploadDir)
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return null
+  if (relative.split(path.sep).some((segment) => segment.startsWith('.'))) return null
+  return `/${relative.split(path.sep).map(encodeURIComponent).join('/')}/`
+}
+
+export async function runWorker(): Promise<void> {
+  const { config, workerId } = readWorkerSettings(process.env)
+  const channel = connectToSupervisor(process, {
+    onInvalid: (error) => process.stderr.write(`threadserve worker ${workerId}: bad IPC message: ${error.message}\n`),
+  })
+  const log = createAccessLog({
+    path: config.logPath,
+    format: config.logFormat,
+    onError: (error) => process.stderr.write(`threadserve worker ${workerId}: access log: ${error.message}\n`),
+  })
+  process.on('uncaughtException', (error) => {
+    // Our own bug, not the client's: leave a trace for the operator and let the supervisor restart us.
+    process.stderr.write(`threadserve worker ${workerId}: ${error.stack ?? error.message}\n`)
+    log.flushSync()
+    process.exit(70)
+  })
+
+  const root = await realpath(config.root)
+  const files = new StaticFiles(root, { cacheMaxFileBytes: CACHE_MAX_FILE_BYTES, cacheMaxBytes: CACHE_MAX_BYTES })
+  const services: WorkerServices = {
+    config,
+    workerId,
+    log,
+    files,
+    uploadUrlPrefix: uploadUrlPrefix(root, await realpath(config.uploadDir)),
+    async requestPermit(): Promise<PermitAnswer> {
+      const reply = await channel.request({ type: 'permit-request', v: 1 }, { timeoutMs: PERMIT_TIMEOUT_MS })
+      if (reply.type === 'permit-grant') return { granted: true, permitId: reply.permitId }
+      return { granted: false, retryAfterSeconds: reply.type === 'permit-deny' ? reply.retryAfterSeconds : 1 }
+    },
+    releasePermit(permitId: string): void {
+      channel.send({ type: 'permit-release', v: 1, permitId })
+    },
+  }
+
+  const live = new Set<Socket>()
+  const queue: Socket[] = []
+  let active = 0
+  let served = 0
+  let draining = false
+
+  const exitNow = (): void => {
+    log.flushSync()
+    channel.close()
+    process.exit(0)
+  }
+
+  const startConnection = (socket: Socket): void => {
+    active++
+    live.add(socket)
+    new Connection(socket, services, onConnectionClosed).start()
+  }
+
+  function onConnectionClosed(connection: Connection): void {
+    active--
+    served++
+    live.delete(connection.socket)
+    while (active < config.poolSize && queue.length > 0) startConnection(queue.shift() as Socket)
+    if (draining && active === 0 && queue.length === 0) exitNow()
+  }
+
+  channel.on('connection', (_message, socket) => {
+    if (socket === undefined) return
+    socket.on('error', ignoreError)
+    if (active < config.poolSize) {
+      startConnection(socket)
+    } else if (queue.length < config.queueSize) {
+      queue.push(socket)
+    } else {
+      active++
+      live.add(socket)
+      new Connection(socket, services, onConnectionClosed).reject(503, 'server busy, try again')
+    }
+  })
+
+  const drain = (deadline: number): void => {
+    if (draining) return
+    draining = true
+    if (active === 0 && queue.length === 0) {
+      exitNow()
+      return
+    }
+    // In-flight requests get until the deadline; then whatever is left is cut off.
+    setTimeout(
+      () => {
+        for (const socket of [...live, ...queue]) socket.destroy()
+        exitNow()
+      },
+      Math.max(0, deadline - Date.now()),
+    ).unref()
+  }
+
+  // A grant that arrives after its request timed out belongs to nobody: give it straight back,
+  // or the server-wide limit would shrink by one for good.
+  channel.on('permit-grant', (message) => services.releasePermit(message.permitId))
+  channel.on('shutdown', (message) => drain(message.deadline))
+  channel.on('log-reopen', () => {
+    log.reopen().catch(() => {})
+  })
+  channel.on('stats-request', (message) => {
+    channel.send({
+      type: 'stats',
+      v: 1,
+      requestId: message.requestId,
+      inFlight: active,
+      queued: queue.length,
+      served,
+      rssBytes: process.memoryUsage.rss(),
+    })
+  })
+  // The supervisor is gone (crashed or killed): finish what we have, then leave.
+  process.on('disconnect', () => drain(Date.now() + config.shutdownGraceMs))
+  process.on('SIGINT', () => {}) // a terminal's Ctrl-C reaches the whole group; the supervisor decides
+  process.on('SIGHUP', () => {})
+
+  channel.send({ type: 'ready', v: 1, workerId, pid: process.pid })
+}

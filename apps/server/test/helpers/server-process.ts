@@ -1,0 +1,179 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+// Starts the real, built server (supervisor + worker processes) on port 0 in a temp dir, and
+// stops it by pid. Every e2e test goes through here.
+
+export const SERVER_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
+const LISTENING = /listening on http:\/\/([^\s]+):(\d+) \(/
+
+export interface RunningServer {
+  readonly port: number
+  readonly url: string
+  readonly pid: number
+  readonly dir: string
+  readonly root: string
+  readonly logPath: string
+  readonly child: ChildProcess
+  stdout(): string
+  stderr(): string
+  /** Worker pids, read from /proc (children of the supervisor). */
+  workerPids(): Promise<number[]>
+  /** SIGTERM, then wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+  exited: Promise<number | null>
+}
+
+export interface StartOptions {
+  readonly args?: readonly string[]
+  readonly files?: Readonly<Record<string, string | Buffer>>
+  readonly env?: NodeJS.ProcessEnv
+}
+
+export async function makeTempDir(prefix = 'threadserve-test-'): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), prefix))
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const dir = await makeTempDir()
+  const root = path.join(dir, 'root')
+  await mkdir(root)
+  for (const [name, content] of Object.entries(options.files ?? { 'test.txt': 'hello from the test root\n' })) {
+    await mkdir(path.dirname(path.join(root, name)), { recursive: true })
+    await writeFile(path.join(root, name), content)
+  }
+  const logPath = path.join(dir, 'server.log')
+  const args = ['--port', '0', '--workers', '2', '--root', root, '--log', logPath, ...(options.args ?? [])]
+  const child = spawn(process.execPath, [SERVER_MAIN, ...args], {
+    cwd: dir,
+    env: { ...process.env, INIT_CWD: dir, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+    out += text
+  })
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    err += text
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in time; stderr: ${err}`)), 20_000)
+    const check = (): void => {
+      const match = LISTENING.exec(out)
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve(Number(match[2]))
+      }
+    }
+    child.stdout?.on('data', check)
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code} before listening; stderr: ${err}`))
+    })
+  })
+  const pid = child.pid as number
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    dir,
+    root,
+    logPath,
+    child,
+    exited,
+    stdout: () => out,
+    stderr: () => err,
+    workerPids: () => childPids(pid),
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      const code = await exited
+      clearTimeout(timer)
+      await rm(dir, { recursive: true, force: true })
+      return code
+    },
+  }
+}
+
+export async function childPids(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    return text.trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+export async function rssBytesOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const match = /VmRSS:\s+(\d+) kB/.exec(status)
+  return match === null ? 0 : Number(match[1]) * 1024
+}
+
+/** Sends raw bytes, half-closes when asked, and returns everything the server sent back. */
+export function rawRequest(
+  port: number,
+  data: string | Buffer | readonly (string | Buffer)[],
+  options: { end?: boolean; timeoutMs?: number } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk) => chunks.push(chunk))
+    socket.on('error', (error) => {
+      if (chunks.length > 0) resolve(Buffer.concat(chunks).toString('latin1'))
+      else reject(error)
+    })
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    socket.setTimeout(options.timeoutMs ?? 15_000, () => socket.destroy(new Error('raw request timed out')))
+    socket.on('connect', () => {
+      for (const piece of Array.isArray(data) ? data : [data]) socket.write(piece)
+      if (options.end === true) socket.end()
+    })
+  })
+}
+
+export function statusOf(response: string): number {
+  return Number(/^HTTP\/1\.[01] (\d{3})/.exec(response)?.[1] ?? 0)
+}
+
+export function headerOf(response: string, name: string): string | undefined {
+  const head = response.slice(0, response.indexOf('\r\n\r\n'))
+  for (const line of head.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':')
+    if (line.slice(0, colon).toLowerCase() === name.toLowerCase()) return line.slice(colon + 1).trim()
+  }
+  return undefined
+}
+
+export function bodyOf(response: string): string {
+  return response.slice(response.indexOf('\r\n\r\n') + 4)
+}
+
+export function waitFor<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    const tick = async (): Promise<void> => {
+      let value: T | undefined
+      try {
+        value = await probe()
+      } catch {
+        value = undefined // a probe that fails counts as "not yet"
+      }
+      if (value !== undefined) return resolve(value)
+      if (Date.now() - started > timeoutMs) return reject(new Error(`${what} not met in ${timeoutMs} ms`))
+      setTimeout(tick, 50)
+    }
+    void tick()
+  })
+}

@@ -1,0 +1,238 @@
+import { spawn } from 'node:child_process'
+import { readdir, readFile, rename, rm } from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import { afterEach, describe, expect, test } from 'vitest'
+import {
+  makeTempDir,
+  type RunningServer,
+  rawRequest,
+  SERVER_MAIN,
+  startServer,
+  statusOf,
+  waitFor,
+} from './helpers/server-process.js'
+
+// The supervisor's job: restarts, permits, signals, pid file, start-up errors. Real processes.
+
+const servers: RunningServer[] = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()))
+})
+
+async function start(args: string[] = []): Promise<RunningServer> {
+  const server = await startServer({ args })
+  servers.push(server)
+  return server
+}
+
+function runCli(args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SERVER_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** An upload that sends its head and part of its body, then waits for `finish()`. */
+async function openUpload(port: number, body: Buffer, sentBytes: number) {
+  const socket = net.connect(port, '127.0.0.1')
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  const chunks: Buffer[] = []
+  socket.on('data', (c) => chunks.push(c))
+  const reply = new Promise<string>((resolve) => {
+    socket.on('error', () => {})
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+  })
+  socket.write(`POST /upload HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`)
+  socket.write(body.subarray(0, sentBytes))
+  return { reply, finish: () => socket.end(body.subarray(sentBytes)), socket }
+}
+
+async function stats(
+  server: RunningServer,
+): Promise<{ permitsInUse: number; restarts: number; workers: { pid: number }[] }> {
+  const before = server.stdout().length
+  process.kill(server.pid, 'SIGUSR2')
+  const line = await waitFor(
+    () => {
+      const text = server.stdout().slice(before)
+      return text.includes('\n') ? text.slice(0, text.indexOf('\n')) : undefined
+    },
+    3000,
+    'stats line',
+  )
+  return JSON.parse(line)
+}
+
+describe('workers', () => {
+  test('a worker killed with SIGKILL mid-upload is replaced, its permit returned, and serving goes on', async () => {
+    const server = await start(['--max-posts', '1'])
+    const upload = await openUpload(server.port, Buffer.alloc(10_000, 1), 100)
+    await waitFor(async () => ((await stats(server)).permitsInUse === 1 ? true : undefined), 10_000, 'permit taken')
+    const before = await server.workerPids()
+    // The upload holds the only permit: kill whichever worker holds it (both, to be sure).
+    for (const pid of before) process.kill(pid, 'SIGKILL')
+    expect(statusOf(await upload.reply)).toBe(0) // the connection died with its worker
+    const after = await waitFor(
+      async () => {
+        const pids = await server.workerPids()
+        return pids.length === 2 && pids.every((pid) => !before.includes(pid)) ? pids : undefined
+      },
+      10_000,
+      'workers replaced',
+    )
+    expect(after).toHaveLength(2)
+    await waitFor(async () => ((await stats(server)).permitsInUse === 0 ? true : undefined), 10_000, 'permit returned')
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => fetch(`${server.url}/test.txt`, { signal: AbortSignal.timeout(10_000) })),
+    )
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200))
+    const upload2 = await fetch(`${server.url}/upload`, {
+      method: 'POST',
+      body: 'after the crash',
+      signal: AbortSignal.timeout(10_000),
+    })
+    expect(upload2.status).toBe(201)
+    const names = await readdir(path.join(server.root, 'uploads'))
+    expect(names.filter((n) => n.startsWith('.'))).toEqual([]) // the killed upload left no temp file
+    expect(server.stderr()).toMatch(/was killed by SIGKILL/)
+  })
+
+  test('a killed worker under GET load leaves every other request served', async () => {
+    const server = await start(['--workers', '3'])
+    const [victim] = await server.workerPids()
+    const statuses: number[] = []
+    const load = (async () => {
+      for (let i = 0; i < 150; i++) {
+        try {
+          statuses.push((await fetch(`${server.url}/test.txt`)).status)
+        } catch {
+          statuses.push(0) // in flight on the killed worker
+        }
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 50))
+    process.kill(victim as number, 'SIGKILL')
+    await load
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(148)
+    expect(statuses.filter((s) => s !== 200 && s !== 0)).toEqual([])
+  })
+})
+
+describe('signals', () => {
+  test('SIGTERM lets an in-flight upload finish, then exits 0', async () => {
+    const server = await start()
+    const body = Buffer.alloc(50_000, 7)
+    const upload = await openUpload(server.port, body, 1000)
+    await waitFor(async () => ((await stats(server)).permitsInUse === 1 ? true : undefined))
+    process.kill(server.pid, 'SIGTERM')
+    await new Promise((r) => setTimeout(r, 200))
+    upload.finish()
+    expect(statusOf(await upload.reply)).toBe(201)
+    expect(await server.exited).toBe(0)
+    const stored = (await readdir(path.join(server.root, 'uploads'))).filter((n) => !n.startsWith('.'))
+    expect(stored).toHaveLength(1)
+    const log = await readFile(server.logPath, 'utf8')
+    expect(log).toMatch(/"POST \/upload HTTP\/1\.0" 201/)
+  })
+
+  test('SIGHUP reopens the log (rotation) and replaces the workers without refusing connections', async () => {
+    const server = await start()
+    expect(statusOf(await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n'))).toBe(200)
+    await waitFor(async () => ((await readFile(server.logPath, 'utf8')).includes('GET /test.txt') ? true : undefined))
+    const before = await server.workerPids()
+    await rename(server.logPath, `${server.logPath}.1`)
+    process.kill(server.pid, 'SIGHUP')
+    const statuses: number[] = []
+    for (let i = 0; i < 40; i++) statuses.push(statusOf(await rawRequest(server.port, 'GET /rotated HTTP/1.0\r\n\r\n')))
+    expect(statuses).toEqual(Array(40).fill(404))
+    await waitFor(async () => {
+      const pids = await server.workerPids()
+      return pids.length === 2 && pids.every((pid) => !before.includes(pid)) ? true : undefined
+    })
+    const fresh = await waitFor(async () => {
+      const text = await readFile(server.logPath, 'utf8').catch(() => '')
+      return text.includes('GET /rotated') ? text : undefined
+    })
+    expect(fresh).not.toContain('GET /test.txt')
+    expect(await readFile(`${server.logPath}.1`, 'utf8')).toContain('GET /test.txt')
+  })
+})
+
+describe('start-up', () => {
+  test('a second server on the same pid file fails at once with exit code 2', async () => {
+    const dir = await makeTempDir()
+    try {
+      const pidFile = path.join(dir, 'server.pid')
+      const first = await start(['--pid-file', pidFile])
+      expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(first.pid))
+      const second = await runCli(['--port', '0', '--root', first.root, '--log', '-', '--pid-file', pidFile])
+      expect(second.code).toBe(2)
+      expect(second.stderr.trim().split('\n')).toHaveLength(1)
+      expect(second.stderr).toMatch(/pid-file/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a port in use is one line and exit code 2', async () => {
+    const server = await start()
+    const result = await runCli(['--port', String(server.port), '--root', server.root, '--log', '-'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^threadserve: --port: 127\.0\.0\.1:\d+ is already in use\n$/)
+  })
+
+  test.each([
+    [['--port', '70000'], /--port/],
+    [['--workers', 'many'], /--workers/],
+    [['--max-body', '12 parsecs'], /--max-body/],
+    [['--header-timeout', 'soon'], /--header-timeout/],
+    [['--log-format', 'xml'], /--log-format/],
+    [['--root', '/no/such/dir'], /--root: \/no\/such\/dir does not exist/],
+    [['--nope'], /nope/],
+  ])('%j is one clear line and exit code 2', async (args, pattern) => {
+    const result = await runCli(['--port', '0', '--log', '-', ...args])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(pattern)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  test('--help lists every setting with its environment variable', async () => {
+    const result = await runCli(['--help'])
+    expect(result.code).toBe(0)
+    for (const flag of [
+      'host',
+      'port',
+      'workers',
+      'pool-size',
+      'queue-size',
+      'max-posts',
+      'root',
+      'upload-dir',
+      'max-body',
+      'log',
+      'log-format',
+      'header-timeout',
+      'body-timeout',
+      'pid-file',
+    ]) {
+      expect(result.stdout).toContain(`--${flag} `)
+      expect(result.stdout).toContain(`THREADSERVE_${flag.replaceAll('-', '_').toUpperCase()}`)
+    }
+  })
+})

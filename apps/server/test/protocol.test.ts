@@ -1,0 +1,192 @@
+import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { bodyOf, headerOf, type RunningServer, rawRequest, startServer, statusOf } from './helpers/server-process.js'
+
+// Status codes, headers and limits from DESIGN.md "Protocol behaviour", byte-exact over raw sockets.
+
+let server: RunningServer
+const BIG = Buffer.alloc(3 * 1024 * 1024 + 17, 'abcdefghij')
+
+beforeAll(async () => {
+  server = await startServer({
+    args: ['--max-body', '1MiB', '--header-timeout', '1s'],
+    files: {
+      'test.txt': 'plain text\n',
+      'page.html': '<p>hi</p>\n',
+      'docs/index.html': '<h1>docs</h1>\n',
+      'empty-dir/readme.txt': 'not an index\n',
+      '.secret': 'dotfile\n',
+      'sub/.hidden/file.txt': 'hidden dir\n',
+      'big.bin': BIG,
+    },
+  })
+  await writeFile(path.join(server.dir, 'outside.txt'), 'OUTSIDE-SECRET\n')
+  await symlink(path.join(server.dir, 'outside.txt'), path.join(server.root, 'escape.txt'))
+  await symlink(path.join(server.root, 'test.txt'), path.join(server.root, 'alias.txt'))
+  await mkdir(path.join(server.root, 'uploads'), { recursive: true })
+  await utimes(path.join(server.root, 'test.txt'), new Date('2025-01-02T03:04:05Z'), new Date('2025-01-02T03:04:05Z'))
+})
+afterAll(async () => {
+  await server?.stop()
+})
+
+describe('request line and versions', () => {
+  test.each([
+    { name: 'HTTP/1.0 GET', raw: 'GET /test.txt HTTP/1.0\r\n\r\n', status: 200 },
+    {
+      name: 'HTTP/1.1 GET gets an HTTP/1.0 answer that closes',
+      raw: 'GET /test.txt HTTP/1.1\r\nHost: x\r\n\r\n',
+      status: 200,
+    },
+    { name: 'lowercase method', raw: 'get /test.txt HTTP/1.0\r\n\r\n', status: 400 },
+    { name: 'unknown method token', raw: 'BREW /test.txt HTTP/1.0\r\n\r\n', status: 501 },
+    { name: 'registered but unsupported method', raw: 'DELETE /test.txt HTTP/1.0\r\n\r\n', status: 405 },
+    { name: 'HTTP/2.0 request line', raw: 'GET /test.txt HTTP/2.0\r\n\r\n', status: 505 },
+    { name: 'garbage version', raw: 'GET /test.txt HTTP/x\r\n\r\n', status: 400 },
+    { name: 'space before the colon', raw: 'GET /test.txt HTTP/1.0\r\nHost : x\r\n\r\n', status: 400 },
+    { name: 'obs-fold', raw: 'GET /test.txt HTTP/1.0\r\nA: b\r\n c\r\n\r\n', status: 400 },
+    {
+      name: 'Transfer-Encoding alone',
+      raw: 'POST /upload HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n',
+      status: 501,
+    },
+    {
+      name: 'Transfer-Encoding with Content-Length',
+      raw: 'POST /upload HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc',
+      status: 400,
+    },
+    {
+      name: 'conflicting Content-Length',
+      raw: 'POST /upload HTTP/1.0\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd',
+      status: 400,
+    },
+    { name: 'non-numeric Content-Length', raw: 'POST /upload HTTP/1.0\r\nContent-Length: 3x\r\n\r\nabc', status: 400 },
+    { name: 'POST without Content-Length', raw: 'POST /upload HTTP/1.0\r\n\r\n', status: 411 },
+    { name: 'POST over max body', raw: 'POST /upload HTTP/1.0\r\nContent-Length: 1048577\r\n\r\n', status: 413 },
+    { name: 'POST to a file path', raw: 'POST /test.txt HTTP/1.0\r\nContent-Length: 1\r\n\r\nx', status: 405 },
+    { name: 'request line too long', raw: `GET /${'a'.repeat(9000)} HTTP/1.0\r\n\r\n`, status: 414 },
+    { name: 'header block too large', raw: `GET / HTTP/1.0\r\nX: ${'a'.repeat(17_000)}\r\n\r\n`, status: 431 },
+    {
+      name: 'too many headers',
+      raw: `GET / HTTP/1.0\r\n${Array.from({ length: 101 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`,
+      status: 431,
+    },
+  ])('$name -> $status', async ({ raw, status }) => {
+    const response = await rawRequest(server.port, raw)
+    expect(statusOf(response)).toBe(status)
+    expect(response.startsWith('HTTP/1.0 ')).toBe(true)
+    expect(headerOf(response, 'connection')).toBe('close')
+    expect(headerOf(response, 'content-length')).toBe(String(Buffer.byteLength(bodyOf(response), 'latin1')))
+    expect(bodyOf(response)).not.toMatch(/\bat .*\.js:\d+/) // never a stack trace
+  })
+
+  test('405 lists the allowed methods', async () => {
+    const response = await rawRequest(server.port, 'DELETE /upload HTTP/1.0\r\n\r\n')
+    expect(headerOf(response, 'allow')).toBe('POST')
+  })
+
+  test('an HTTP/0.9 simple request gets the bare body', async () => {
+    const response = await rawRequest(server.port, 'GET /test.txt\r\n')
+    expect(response).toBe('plain text\n')
+  })
+
+  test('bytes after a complete request are never a second request', async () => {
+    const response = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\nGET /page.html HTTP/1.0\r\n\r\n')
+    expect(response.match(/HTTP\/1\.0 /g)).toHaveLength(1)
+    expect(bodyOf(response)).toBe('plain text\n')
+  })
+
+  test('a request head split into single bytes is parsed', async () => {
+    const raw = 'GET /test.txt HTTP/1.0\r\nUser-Agent: split\r\n\r\n'
+    const response = await rawRequest(server.port, [...raw])
+    expect(statusOf(response)).toBe(200)
+  })
+
+  test('a client that never finishes its head gets 408', async () => {
+    const response = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\nX-Slow: ')
+    expect(statusOf(response)).toBe(408)
+  })
+})
+
+describe('files', () => {
+  test('HEAD has the GET headers and no body', async () => {
+    const get = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')
+    const head = await rawRequest(server.port, 'HEAD /test.txt HTTP/1.0\r\n\r\n')
+    expect(statusOf(head)).toBe(200)
+    expect(bodyOf(head)).toBe('')
+    for (const name of ['content-type', 'content-length', 'last-modified', 'server', 'connection']) {
+      expect(headerOf(head, name)).toBe(headerOf(get, name))
+    }
+  })
+
+  test('Last-Modified and If-Modified-Since give 304 when unchanged and 200 when newer', async () => {
+    const get = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')
+    expect(headerOf(get, 'last-modified')).toBe('Thu, 02 Jan 2025 03:04:05 GMT')
+    const same = await rawRequest(
+      server.port,
+      'GET /test.txt HTTP/1.0\r\nIf-Modified-Since: Thu, 02 Jan 2025 03:04:05 GMT\r\n\r\n',
+    )
+    expect(statusOf(same)).toBe(304)
+    expect(bodyOf(same)).toBe('')
+    const older = await rawRequest(
+      server.port,
+      'GET /test.txt HTTP/1.0\r\nIf-Modified-Since: Wed, 01 Jan 2025 00:00:00 GMT\r\n\r\n',
+    )
+    expect(statusOf(older)).toBe(200)
+    const junk = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\nIf-Modified-Since: yesterday\r\n\r\n')
+    expect(statusOf(junk)).toBe(200)
+  })
+
+  test('Content-Type comes from the MIME table', async () => {
+    expect(headerOf(await rawRequest(server.port, 'GET /page.html HTTP/1.0\r\n\r\n'), 'content-type')).toBe(
+      'text/html; charset=utf-8',
+    )
+    expect(headerOf(await rawRequest(server.port, 'HEAD /big.bin HTTP/1.0\r\n\r\n'), 'content-type')).toBe(
+      'application/octet-stream',
+    )
+  })
+
+  test('a directory serves its index.html, and redirects to add the slash', async () => {
+    const index = await rawRequest(server.port, 'GET /docs/ HTTP/1.0\r\n\r\n')
+    expect(statusOf(index)).toBe(200)
+    expect(bodyOf(index)).toBe('<h1>docs</h1>\n')
+    const redirect = await rawRequest(server.port, 'GET /docs HTTP/1.0\r\n\r\n')
+    expect(statusOf(redirect)).toBe(301)
+    expect(headerOf(redirect, 'location')).toBe('/docs/')
+    expect(statusOf(await rawRequest(server.port, 'GET /empty-dir/ HTTP/1.0\r\n\r\n'))).toBe(404)
+  })
+
+  test('a large file streams byte-exact', async () => {
+    const response = await fetch(`${server.url}/big.bin`)
+    expect(response.headers.get('content-length')).toBe(String(BIG.length))
+    expect(Buffer.from(await response.arrayBuffer()).equals(BIG)).toBe(true)
+  })
+
+  test('a symlink inside the root to a file inside the root is served', async () => {
+    expect(bodyOf(await rawRequest(server.port, 'GET /alias.txt HTTP/1.0\r\n\r\n'))).toBe('plain text\n')
+  })
+
+  test.each([
+    '/.secret',
+    '/sub/.hidden/file.txt',
+    '/escape.txt',
+    '/../outside.txt',
+    '/%2e%2e/outside.txt',
+    '/%2E%2E%2Foutside.txt',
+    '/..%2foutside.txt',
+    '/..%5coutside.txt',
+    '/..\\outside.txt',
+    '/docs/../../outside.txt',
+    '/%252e%252e/outside.txt',
+    '/%c0%ae%c0%ae/outside.txt',
+    '/test.txt%00.html',
+    '/uploads/../../outside.txt',
+    'http://localhost/../outside.txt',
+  ])('%s never leaves the root and is 404 or 400', async (target) => {
+    const response = await rawRequest(server.port, `GET ${target} HTTP/1.0\r\n\r\n`)
+    expect([400, 404]).toContain(statusOf(response))
+    expect(response).not.toContain('OUTSIDE-SECRET')
+    expect(response).not.toContain('dotfile')
+  })
+})
