@@ -426,6 +426,7 @@ export class Connection {
     const socket = this.#socket
     if (socket.destroyed || socket.writableEnded) return
     const bodyBytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body
+    socket.cork() // head and body leave in one writev; end() uncorks
     if (this.#head?.version !== '0.9') {
       socket.write(responseHead(status, contentLength ?? bodyBytes?.length ?? 0, headers), 'latin1')
     }

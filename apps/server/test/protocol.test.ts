@@ -1,4 +1,4 @@
-import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises'
+import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bodyOf, headerOf, type RunningServer, rawRequest, startServer, statusOf } from './helpers/server-process.js'
@@ -161,6 +161,29 @@ describe('files', () => {
     const response = await fetch(`${server.url}/big.bin`)
     expect(response.headers.get('content-length')).toBe(String(BIG.length))
     expect(Buffer.from(await response.arrayBuffer()).equals(BIG)).toBe(true)
+  })
+
+  test('a cached file that changes is never served stale, even with the same size and mtime', async () => {
+    const file = path.join(server.root, 'changing.txt')
+    const fixed = new Date('2025-06-01T00:00:00Z')
+    for (const content of ['version-1\n', 'version-2\n', 'version-3\n']) {
+      await writeFile(file, content)
+      await utimes(file, fixed, fixed) // same size, same mtime: only ctime and the bytes differ
+      for (let i = 0; i < 3; i++) {
+        expect(bodyOf(await rawRequest(server.port, 'GET /changing.txt HTTP/1.0\r\n\r\n'))).toBe(content)
+      }
+    }
+  })
+
+  test('a cached file that is replaced by a symlink out of the root is not served', async () => {
+    const file = path.join(server.root, 'swap.txt')
+    await writeFile(file, 'inside\n')
+    expect(bodyOf(await rawRequest(server.port, 'GET /swap.txt HTTP/1.0\r\n\r\n'))).toBe('inside\n')
+    await rm(file)
+    await symlink(path.join(server.dir, 'outside.txt'), file)
+    const response = await rawRequest(server.port, 'GET /swap.txt HTTP/1.0\r\n\r\n')
+    expect(statusOf(response)).toBe(404)
+    expect(response).not.toContain('OUTSIDE-SECRET')
   })
 
   test('a symlink inside the root to a file inside the root is served', async () => {
