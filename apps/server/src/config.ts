@@ -117,7 +117,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
   for (const name of SETTING_NAMES) options[kebab(name)] = { type: 'string' }
   let values: Record<string, string | boolean | undefined>
   try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+    // `pnpm --filter server start -- --port 0` hands the script a literal leading `--`.
+    const args = argv[0] === '--' ? argv.slice(1) : [...argv]
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values
   } catch (error) {
     throw new UsageError(`${(error as Error).message.split('\n')[0]} (see --help)`)
   }

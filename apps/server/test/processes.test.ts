@@ -212,6 +212,12 @@ describe('start-up', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
   })
 
+  test('a leading -- (as pnpm passes it) is ignored', async () => {
+    const result = await runCli(['--', '--version'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
+  })
+
   test('--help lists every setting with its environment variable', async () => {
     const result = await runCli(['--help'])
     expect(result.code).toBe(0)
