@@ -13,6 +13,20 @@ import {
 /** How long `request` waits for its reply unless told otherwise. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 
+/**
+ * What `send` can pass along: a socket, a server, or a raw libuv handle (the bound TCP handle of
+ * the 'listen' message, as `net._createServerHandle` returns it: it arrives raw at the peer).
+ */
+export type SendableHandle = Socket | Server | { close(): void }
+
+/**
+ * Node's send options. `keepOpen: true` leaves the sender's copy of a socket open after it is
+ * sent, so the sender can still close it if the peer never takes it (it must close it itself).
+ */
+export interface SendOptions {
+  readonly keepOpen?: boolean
+}
+
 /** A typed, validating view of one IPC pair: receives `In`, sends `Out`. */
 export interface Channel<In extends { type: string }, Out extends { type: string }> {
   /**
@@ -23,7 +37,7 @@ export interface Channel<In extends { type: string }, Out extends { type: string
    * @example
    * if (!channel.send({ type: 'connection', v: 1, id, acceptedAt: Date.now() }, socket)) socket.destroy()
    */
-  send(message: Out, handle?: Socket | Server): boolean
+  send(message: Out, handle?: SendableHandle, options?: SendOptions): boolean
   /**
    * Calls `handler` for every valid incoming message of `type`; returns an unsubscribe function.
    * @example
@@ -120,8 +134,8 @@ interface Endpoint {
   readonly connected: boolean
   send(
     message: unknown,
-    handle: Socket | Server | undefined,
-    options: undefined,
+    handle: SendableHandle | undefined,
+    options: SendOptions | undefined,
     done: (error: Error | null) => void,
   ): boolean
   on(event: 'message', listener: (message: unknown, handle: unknown) => void): unknown
@@ -175,10 +189,10 @@ class IpcChannel<In extends { type: string }, Out extends { type: string }> impl
     endpoint.on('disconnect', this.#onDisconnect)
   }
 
-  send(message: Out, handle?: Socket | Server): boolean {
+  send(message: Out, handle?: SendableHandle, options?: SendOptions): boolean {
     if (this.#closed || !this.#endpoint.connected || this.#peer.hasExited()) return false
     try {
-      this.#endpoint.send(message, handle, undefined, this.#onSent)
+      this.#endpoint.send(message, handle, options, this.#onSent)
     } catch (error) {
       // Node reports a closed channel through the callback; this is for a race with 'disconnect'.
       // Anything else thrown here (a handle type Node cannot send, a BigInt) is our own bug.

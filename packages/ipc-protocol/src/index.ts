@@ -7,13 +7,18 @@ export {
   type ReplyOf,
   type RequestOf,
   type RequestOptions,
+  type SendableHandle,
+  type SendOptions,
 } from './channel.js'
 export { decodeSupervisorMessage, decodeWorkerMessage } from './decode.js'
 export { IPC_ERROR_STATUS, IpcError, type IpcErrorCode } from './errors.js'
 export { isConnectionMessage } from './is-connection-message.js'
 export {
+  AcceptedMessage,
   ConnectionMessage,
   ConnectionRejectedMessage,
+  ListeningMessage,
+  ListenMessage,
   LogReopenMessage,
   PermitDenyMessage,
   PermitGrantMessage,

@@ -60,6 +60,17 @@ export const LogReopenMessage = z.strictObject({
 })
 export type LogReopenMessage = z.infer<typeof LogReopenMessage>
 
+/**
+ * Supervisor -> worker, sent with the server's bound (not yet listening) TCP handle: listen on it
+ * and accept connections yourself (kernel balancing: `--balance kernel`), as node:cluster's
+ * SCHED_NONE does. The supervisor never accepts on it.
+ */
+export const ListenMessage = z.strictObject({
+  type: z.literal('listen'),
+  v: Version,
+})
+export type ListenMessage = z.infer<typeof ListenMessage>
+
 /** Supervisor -> worker: answer with a `stats` message carrying the same `requestId`. */
 export const StatsRequestMessage = z.strictObject({
   type: z.literal('stats-request'),
@@ -76,6 +87,25 @@ export const ReadyMessage = z.strictObject({
   pid: z.int().positive(),
 })
 export type ReadyMessage = z.infer<typeof ReadyMessage>
+
+/**
+ * Worker -> supervisor: these handed-off connections arrived (batched per event-loop turn). The
+ * supervisor sends sockets with keepOpen and closes its copy on this, so that a connection whose
+ * worker died before taking it is closed instead of left hanging.
+ */
+export const AcceptedMessage = z.strictObject({
+  type: z.literal('accepted'),
+  v: Version,
+  ids: z.array(Id).min(1).max(65_536),
+})
+export type AcceptedMessage = z.infer<typeof AcceptedMessage>
+
+/** Worker -> supervisor: listening on the handle of a 'listen' message (kernel balancing). */
+export const ListeningMessage = z.strictObject({
+  type: z.literal('listening'),
+  v: Version,
+})
+export type ListeningMessage = z.infer<typeof ListeningMessage>
 
 /** Worker -> supervisor: ask for one of the server-wide POST permits. */
 export const PermitRequestMessage = z.strictObject({
@@ -123,6 +153,7 @@ export const SupervisorMessage = z.discriminatedUnion('type', [
   ShutdownMessage,
   LogReopenMessage,
   StatsRequestMessage,
+  ListenMessage,
 ])
 export type SupervisorMessage = z.infer<typeof SupervisorMessage>
 
@@ -133,6 +164,8 @@ export const WorkerMessage = z.discriminatedUnion('type', [
   PermitReleaseMessage,
   StatsMessage,
   ConnectionRejectedMessage,
+  ListeningMessage,
+  AcceptedMessage,
 ])
 export type WorkerMessage = z.infer<typeof WorkerMessage>
 

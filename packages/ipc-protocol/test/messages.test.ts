@@ -2,12 +2,15 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import type { z } from 'zod'
 import {
+  AcceptedMessage,
   ConnectionMessage,
   ConnectionRejectedMessage,
   decodeSupervisorMessage,
   decodeWorkerMessage,
   IpcError,
   isConnectionMessage,
+  ListeningMessage,
+  ListenMessage,
   LogReopenMessage,
   PermitDenyMessage,
   PermitGrantMessage,
@@ -93,6 +96,37 @@ const CASES: Case[] = [
     from: 'supervisor',
     valid: [{ type: 'log-reopen', v: 1 }],
     invalid: [{ why: 'v as a string', value: { type: 'log-reopen', v: '1' } }],
+  },
+  {
+    name: 'accepted',
+    schema: AcceptedMessage,
+    from: 'worker',
+    valid: [
+      { type: 'accepted', v: 1, ids: [0] },
+      { type: 'accepted', v: 1, ids: [1, 2, 3] },
+    ],
+    invalid: [
+      { why: 'no ids', value: { type: 'accepted', v: 1, ids: [] } },
+      { why: 'a negative id', value: { type: 'accepted', v: 1, ids: [-1] } },
+      { why: 'ids as a number', value: { type: 'accepted', v: 1, ids: 3 } },
+    ],
+  },
+  {
+    name: 'listening',
+    schema: ListeningMessage,
+    from: 'worker',
+    valid: [{ type: 'listening', v: 1 }],
+    invalid: [{ why: 'an unknown field', value: { type: 'listening', v: 1, port: 8080 } }],
+  },
+  {
+    name: 'listen',
+    schema: ListenMessage,
+    from: 'supervisor',
+    valid: [{ type: 'listen', v: 1 }],
+    invalid: [
+      { why: 'an unknown field', value: { type: 'listen', v: 1, port: 8080 } },
+      { why: 'version 2', value: { type: 'listen', v: 2 } },
+    ],
   },
   {
     name: 'stats-request',
