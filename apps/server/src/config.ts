@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { type Credential, loadCredentials } from './basic-auth.js'
 import { UsageError } from './errors.js'
 import { parseDuration, parseSize } from './units.js'
 
@@ -25,10 +26,25 @@ const SETTINGS = {
   bodyTimeout: { kind: 'duration', fallback: '30s', help: 'longest pause while receiving a body (then 408)' },
   shutdownGrace: { kind: 'duration', fallback: '10s', help: 'time in-flight requests get on SIGINT/SIGTERM' },
   pidFile: { kind: 'string', fallback: '', help: 'write the supervisor pid here, locked against a second server' },
+  list: {
+    kind: 'boolean',
+    fallback: 'false',
+    help: 'list directories that have no index.html (HTML, or JSON on Accept)',
+  },
+  uploadAuth: {
+    kind: 'string',
+    fallback: '',
+    help: 'HTTP Basic for POST and /upload: user:password, or a file of user:hash lines',
+  },
+  authAll: { kind: 'boolean', fallback: 'false', help: 'with --upload-auth: require the credentials for GET/HEAD too' },
 } as const
 
 type SettingName = keyof typeof SETTINGS
 const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[]
+
+function isBoolean(name: SettingName): boolean {
+  return SETTINGS[name].kind === 'boolean'
+}
 
 function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
@@ -46,6 +62,13 @@ function withUnits(parse: (text: string) => number | undefined, example: string)
     return value ?? 0
   })
 }
+
+// Boolean settings: a bare flag (`--list`) or `THREADSERVE_LIST=1` / `true` / `yes` (0/false/no off).
+const Bool = z
+  .string()
+  .transform((text) => text.toLowerCase())
+  .pipe(z.enum(['1', 'true', 'yes', '0', 'false', 'no', ''], { error: 'expected 1/true/yes or 0/false/no' }))
+  .transform((text) => text === '1' || text === 'true' || text === 'yes')
 
 const Integer = z.string().regex(/^\d+$/, 'expected a whole number').transform(Number)
 
@@ -78,6 +101,9 @@ const RawConfig = z.strictObject({
   bodyTimeout: withUnits(parseDuration, '30s').pipe(z.number().min(1)),
   shutdownGrace: withUnits(parseDuration, '10s').pipe(z.number().min(0)),
   pidFile: z.string(),
+  list: Bool,
+  uploadAuth: z.string(),
+  authAll: Bool,
 })
 
 /** Resolved settings: paths absolute, sizes in bytes, durations in milliseconds. */
@@ -100,6 +126,11 @@ export interface Config {
   readonly bodyTimeoutMs: number
   readonly shutdownGraceMs: number
   readonly pidFile: string | null
+  /** --list: directories without index.html get a listing (issue 8). */
+  readonly listDirectories: boolean
+  /** --upload-auth, hashed: null when uploads are open to anyone. */
+  readonly uploadAuth: readonly Credential[] | null
+  readonly authAll: boolean
 }
 
 export type CliResult = { kind: 'help'; text: string } | { kind: 'version' } | { kind: 'run'; config: Config }
@@ -114,7 +145,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
   }
-  for (const name of SETTING_NAMES) options[kebab(name)] = { type: 'string' }
+  for (const name of SETTING_NAMES) options[kebab(name)] = { type: isBoolean(name) ? 'boolean' : 'string' }
   let values: Record<string, string | boolean | undefined>
   try {
     // `pnpm --filter server start -- --port 0` hands the script a literal leading `--`.
@@ -131,8 +162,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
   for (const name of SETTING_NAMES) {
     const flag = values[kebab(name)]
     const fromEnv = env[envName(name)]
-    if (typeof flag === 'string') {
-      raw[name] = flag
+    if (flag !== undefined) {
+      raw[name] = String(flag)
       sources[name] = `--${kebab(name)}`
     } else if (fromEnv !== undefined) {
       raw[name] = fromEnv
@@ -149,6 +180,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     throw new UsageError(`${sources[name] ?? 'options'}: ${issue?.message ?? 'invalid value'}`)
   }
   const parsed = result.data
+  if (parsed.authAll && parsed.uploadAuth === '') throw new UsageError(`${sources.authAll}: needs --upload-auth`)
   const base = env.INIT_CWD ?? process.cwd()
   const root = path.resolve(base, parsed.root)
   return {
@@ -172,6 +204,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
       bodyTimeoutMs: parsed.bodyTimeout,
       shutdownGraceMs: parsed.shutdownGrace,
       pidFile: parsed.pidFile === '' ? null : path.resolve(base, parsed.pidFile),
+      listDirectories: parsed.list,
+      uploadAuth: parsed.uploadAuth === '' ? null : loadCredentials(parsed.uploadAuth, base, sources.uploadAuth ?? ''),
+      authAll: parsed.authAll,
     }),
   }
 }
@@ -187,7 +222,7 @@ function helpText(): string {
   for (const name of SETTING_NAMES) {
     const setting = SETTINGS[name]
     const fallback = setting.fallback === '' ? '' : ` (default ${setting.fallback})`
-    lines.push(`${`  --${kebab(name)} <value>`.padEnd(30)}${setting.help}${fallback}`)
+    lines.push(`${`  --${kebab(name)}${isBoolean(name) ? '' : ' <value>'}`.padEnd(30)}${setting.help}${fallback}`)
     lines.push(`${' '.repeat(30)}env ${envName(name)}`)
   }
   lines.push(`${'  -h, --help'.padEnd(30)}show this help`, `${'  -v, --version'.padEnd(30)}print the version`)

@@ -2,11 +2,16 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type ParsedTarget, ParseError, parseTarget, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import type { AccessLog } from '@threadserve/logger'
+import { BASIC_CHALLENGE, type BasicAuthenticator } from './basic-auth.js'
 import type { Config } from './config.js'
+import { buildListingResponse } from './directory-listing.js'
 import { formatHttpDate, parseHttpDate } from './http-date.js'
+import { beginMultipartUpload, isMultipartForm, MultipartError, MultipartUpload } from './multipart-upload.js'
 import { errorBody, type HeaderList, responseHead } from './responses.js'
 import type { StaticFiles } from './static-files.js'
 import { chooseUploadExtension, filenameHintOf } from './upload-name.js'
+import { UPLOAD_PAGE } from './upload-page.js'
+import { renderFormUploadReply } from './upload-result.js'
 import { beginUpload, type UploadWriter } from './upload-store.js'
 
 // One client connection, one request (HTTP/1.0 closes after each response). The phases run in
@@ -31,6 +36,8 @@ export interface WorkerServices {
   readonly files: StaticFiles
   /** URL path under which stored uploads can be fetched (e.g. '/uploads/'), or null when not served. */
   readonly uploadUrlPrefix: string | null
+  /** `--upload-auth` (issue 8): checks HTTP Basic credentials; absent or null when uploads are open. */
+  readonly auth?: BasicAuthenticator | null
   requestPermit(): Promise<PermitAnswer>
   releasePermit(permitId: string): void
 }
@@ -86,7 +93,7 @@ export class Connection {
   #logged = false
   #headerTimer: NodeJS.Timeout | null = null
   #lingerTimer: NodeJS.Timeout | null = null
-  #upload: UploadWriter | null = null
+  #upload: UploadWriter | MultipartUpload | null = null
   #permitId: string | null = null
   #pendingBody: Buffer[] = []
   #bodyComplete = false
@@ -227,18 +234,53 @@ export class Connection {
       this.#sendError(error.status, error.status === 404 ? undefined : error.message)
       return
     }
+    const auth = this.#services.auth
     const method = head.method
+    // --upload-auth guards every POST and the upload page; --auth-all every GET/HEAD as well.
+    const guarded =
+      method === 'POST' ||
+      ((method === 'GET' || method === 'HEAD') && (this.#services.config.authAll || target.pathname === UPLOAD_ROUTE))
+    if (auth && guarded) {
+      void this.#authorize(head, target, auth)
+      return
+    }
+    this.#route(head, target)
+  }
+
+  // RFC 7617 / RFC 1945 §11: a 401 with the challenge. A POST is answered before its body is read
+  // (the socket stays paused) and before it asks for a permit.
+  async #authorize(head: RequestHead, target: ParsedTarget, auth: BasicAuthenticator): Promise<void> {
+    this.#phase = head.method === 'POST' ? Phase.AwaitPermit : Phase.Responding
+    this.#socket.pause()
+    let ok: boolean
+    try {
+      ok = await auth.verify(head.get('authorization'))
+    } catch {
+      ok = false
+    }
+    if (this.#socket.destroyed || (this.#phase as Phase) === Phase.Closing) return // ended meanwhile
+    if (!ok) return this.#sendError(401, 'credentials required', [['WWW-Authenticate', BASIC_CHALLENGE]])
+    this.#route(head, target)
+  }
+
+  #route(head: RequestHead, target: ParsedTarget): void {
+    const method = head.method
+    const isUploadRoute = target.pathname === UPLOAD_ROUTE
     if (method === 'GET' || method === 'HEAD') {
       this.#phase = Phase.Responding
+      if (isUploadRoute) {
+        const page = UPLOAD_PAGE
+        this.#send(200, page.headers, method === 'GET' ? page.body : null, page.body.length)
+        return
+      }
       void this.#serveFile(head, target, method === 'GET')
       return
     }
-    const isUploadRoute = target.pathname === UPLOAD_ROUTE
     if (method === 'POST' && isUploadRoute) {
       this.#beginUpload(head)
       return
     }
-    this.#sendError(405, undefined, [['Allow', isUploadRoute ? 'POST' : 'GET, HEAD']])
+    this.#sendError(405, undefined, [['Allow', isUploadRoute ? 'GET, HEAD, POST' : 'GET, HEAD']])
   }
 
   #onBody(body: Buffer): void {
@@ -269,6 +311,8 @@ export class Connection {
         return this.#sendError(403)
       case 'redirect':
         return this.#send(301, [['Location', found.location]], errorBody(301))
+      case 'directory':
+        return this.#serveListing(head, target, found, wantBody)
     }
     const { file, body } = found
     const headers: HeaderList = [
@@ -340,9 +384,13 @@ export class Connection {
       return this.#sendError(503, 'too many uploads in progress', [['Retry-After', answer.retryAfterSeconds]])
     }
     try {
-      this.#upload = await beginUpload(this.#services.config.uploadDir)
+      const contentType = this.#head?.get('content-type')
+      this.#upload = isMultipartForm(contentType)
+        ? beginMultipartUpload(this.#services.config.uploadDir, contentType as string)
+        : await beginUpload(this.#services.config.uploadDir)
     } catch (error) {
       this.#releasePermit()
+      if (error instanceof MultipartError) return this.#sendError(error.status, error.message)
       return this.#sendError(fsErrorStatus(error), 'could not store the upload')
     }
     if (this.#socket.destroyed) return this.#abortUpload()
@@ -373,6 +421,7 @@ export class Connection {
     const upload = this.#upload
     const head = this.#head
     if (upload === null || head === null) return
+    if (upload instanceof MultipartUpload) return this.#commitForm(upload, head)
     this.#phase = Phase.Committing
     const extension = chooseUploadExtension(
       head.get('content-type'),
@@ -397,6 +446,42 @@ export class Connection {
             ['Location', `${prefix}${stored.name}`],
           ]
     this.#send(201, headers, `${JSON.stringify(stored)}\n`)
+  }
+
+  /** A multipart form: every file part committed, or none (see multipart-upload.ts). */
+  async #commitForm(upload: MultipartUpload, head: RequestHead): Promise<void> {
+    this.#phase = Phase.Committing
+    let files: Awaited<ReturnType<MultipartUpload['finish']>>
+    try {
+      files = await upload.finish()
+    } catch (error) {
+      this.#upload = null
+      this.#releasePermit()
+      if (error instanceof MultipartError) return this.#sendError(error.status, error.message)
+      return this.#sendError(fsErrorStatus(error), 'could not store the upload')
+    }
+    this.#upload = null
+    this.#releasePermit()
+    const reply = renderFormUploadReply(files, this.#services.uploadUrlPrefix, head.get('accept'))
+    this.#send(201, reply.headers, reply.body)
+  }
+
+  /** `--list`: a directory without index.html, as HTML or JSON (directory-listing.ts). */
+  async #serveListing(
+    head: RequestHead,
+    target: ParsedTarget,
+    found: { readonly realPath: string; readonly root: string },
+    wantBody: boolean,
+  ): Promise<void> {
+    let listing: Awaited<ReturnType<typeof buildListingResponse>>
+    try {
+      listing = await buildListingResponse(found.root, found.realPath, target.pathname, head.get('accept'))
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      return this.#sendError(code === 'EACCES' || code === 'EPERM' ? 403 : 404)
+    }
+    if (this.#socket.destroyed) return
+    this.#send(200, listing.headers, wantBody ? listing.body : null, listing.body.length)
   }
 
   async #abortUpload(): Promise<void> {

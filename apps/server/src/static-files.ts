@@ -22,6 +22,8 @@ export type Lookup =
   | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'not-found' }
   | { readonly kind: 'forbidden' }
+  /** A directory without index.html, with `listDirectories` on (issue 8): the caller lists it. */
+  | { readonly kind: 'directory'; readonly realPath: string; readonly root: string }
 
 interface CacheEntry {
   readonly file: FileInfo
@@ -55,6 +57,8 @@ export interface StaticFilesOptions {
   readonly cacheMaxFileBytes: number
   /** Total bytes the cache may hold; the least recently added entries leave first. */
   readonly cacheMaxBytes: number
+  /** `--list`: a directory without index.html is a 'directory' lookup instead of not-found. */
+  readonly listDirectories?: boolean
 }
 
 const NOT_FOUND: Lookup = { kind: 'not-found' }
@@ -98,7 +102,10 @@ export class StaticFiles {
       // Relative links in an index page only work under a trailing slash, as nginx and Caddy know.
       if (!target.isDirectory) return { kind: 'redirect', location: `${encodeURI(target.pathname)}/` }
       const index = await this.#resolve(path.join(target.relativePath, INDEX_FILE))
-      if (index === null || typeof index === 'string' || !index.stats.isFile()) return NOT_FOUND
+      if (index === null || typeof index === 'string' || !index.stats.isFile()) {
+        const list = this.#options.listDirectories === true && index === null
+        return list ? { kind: 'directory', realPath, root: this.#root } : NOT_FOUND
+      }
       ;({ realPath, stats } = index)
     } else if (!stats.isFile() || target.isDirectory) {
       return NOT_FOUND

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import path from 'node:path'
 import { connectToSupervisor } from '@threadserve/ipc-protocol'
 import { createAccessLog } from '@threadserve/logger'
+import { BasicAuthenticator } from './basic-auth.js'
 import type { Config } from './config.js'
 import { Connection, type PermitAnswer, type WorkerServices } from './connection.js'
 import { StaticFiles } from './static-files.js'
@@ -54,13 +55,18 @@ export async function runWorker(): Promise<void> {
   })
 
   const root = await realpath(config.root)
-  const files = new StaticFiles(root, { cacheMaxFileBytes: CACHE_MAX_FILE_BYTES, cacheMaxBytes: CACHE_MAX_BYTES })
+  const files = new StaticFiles(root, {
+    cacheMaxFileBytes: CACHE_MAX_FILE_BYTES,
+    cacheMaxBytes: CACHE_MAX_BYTES,
+    listDirectories: config.listDirectories,
+  })
   const services: WorkerServices = {
     config,
     workerId,
     log,
     files,
     uploadUrlPrefix: uploadUrlPrefix(root, await realpath(config.uploadDir)),
+    auth: config.uploadAuth === null ? null : new BasicAuthenticator(config.uploadAuth),
     async requestPermit(): Promise<PermitAnswer> {
       const reply = await channel.request({ type: 'permit-request', v: 1 }, { timeoutMs: PERMIT_TIMEOUT_MS })
       if (reply.type === 'permit-grant') return { granted: true, permitId: reply.permitId }

@@ -83,7 +83,7 @@ describe('request line and versions', () => {
 
   test('405 lists the allowed methods', async () => {
     const response = await rawRequest(server.port, 'DELETE /upload HTTP/1.0\r\n\r\n')
-    expect(headerOf(response, 'allow')).toBe('POST')
+    expect(headerOf(response, 'allow')).toBe('GET, HEAD, POST') // GET /upload is the upload page (issue 8)
   })
 
   test('an HTTP/0.9 simple request gets the bare body', async () => {
