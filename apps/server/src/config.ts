@@ -25,6 +25,11 @@ const SETTINGS = {
   headerTimeout: { kind: 'duration', fallback: '10s', help: 'time to receive the request head (then 408)' },
   bodyTimeout: { kind: 'duration', fallback: '30s', help: 'longest pause while receiving a body (then 408)' },
   shutdownGrace: { kind: 'duration', fallback: '10s', help: 'time in-flight requests get on SIGINT/SIGTERM' },
+  balance: {
+    kind: 'enum',
+    fallback: 'supervisor',
+    help: 'who spreads connections: supervisor (round-robin hand-off) or kernel (workers accept)',
+  },
   pidFile: { kind: 'string', fallback: '', help: 'write the supervisor pid here, locked against a second server' },
   list: {
     kind: 'boolean',
@@ -100,6 +105,7 @@ const RawConfig = z.strictObject({
   headerTimeout: withUnits(parseDuration, '10s').pipe(z.number().min(1)),
   bodyTimeout: withUnits(parseDuration, '30s').pipe(z.number().min(1)),
   shutdownGrace: withUnits(parseDuration, '10s').pipe(z.number().min(0)),
+  balance: z.enum(['supervisor', 'kernel']),
   pidFile: z.string(),
   list: Bool,
   uploadAuth: z.string(),
@@ -125,6 +131,8 @@ export interface Config {
   readonly headerTimeoutMs: number
   readonly bodyTimeoutMs: number
   readonly shutdownGraceMs: number
+  /** 'supervisor': it accepts and hands sockets round-robin; 'kernel': workers accept on a shared handle. */
+  readonly balance: 'supervisor' | 'kernel'
   readonly pidFile: string | null
   /** --list: directories without index.html get a listing (issue 8). */
   readonly listDirectories: boolean
@@ -203,6 +211,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
       headerTimeoutMs: parsed.headerTimeout,
       bodyTimeoutMs: parsed.bodyTimeout,
       shutdownGraceMs: parsed.shutdownGrace,
+      balance: parsed.balance,
       pidFile: parsed.pidFile === '' ? null : path.resolve(base, parsed.pidFile),
       listDirectories: parsed.list,
       uploadAuth: parsed.uploadAuth === '' ? null : loadCredentials(parsed.uploadAuth, base, sources.uploadAuth ?? ''),

@@ -1,10 +1,11 @@
 import { unlinkSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { acquireFileLock, type FileLockHandle, LockError } from '@threadserve/locking'
 import type { Config } from './config.js'
 import { UsageError } from './errors.js'
 import { PermitDesk } from './permit-desk.js'
+import { bindForWorkers, listenAndAccept } from './listener.js'
 import { checkStartup } from './preflight.js'
 import { removeTempFiles } from './upload-store.js'
 import { SERVER_VERSION } from './version.js'
@@ -15,7 +16,6 @@ import { WorkerPool } from './worker-pool.js'
 // SIGHUP log reopen + rolling worker replacement, SIGUSR2 prints a stats line).
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url))
-const LISTEN_BACKLOG = 511
 const PID_LOCK_STALE_MS = 10_000
 
 function report(line: string): void {
@@ -41,25 +41,8 @@ async function lockPidFile(pidFile: string): Promise<FileLockHandle> {
   return lock
 }
 
-function listen(server: net.Server, config: Config): Promise<net.AddressInfo> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      const where = `${config.host}:${config.port}`
-      if (error.code === 'EADDRINUSE') reject(new UsageError(`--port: ${where} is already in use`))
-      else if (error.code === 'EACCES') reject(new UsageError(`--port: no permission to listen on ${where}`))
-      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
-        reject(new UsageError(`--host: ${config.host} is not an address of this machine`))
-      } else reject(error)
-    }
-    server.once('error', onError)
-    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
-      server.off('error', onError)
-      resolve(server.address() as net.AddressInfo)
-    })
-  })
-}
 
-function urlOf(address: net.AddressInfo): string {
+function urlOf(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   return `http://${host}:${address.port}`
 }
@@ -88,7 +71,13 @@ export async function runSupervisor(config: Config): Promise<number> {
     if (removed > 0) report(`removed ${removed} unfinished upload(s) left by an earlier run`)
 
     const permits = new PermitDesk(config.maxPosts)
-    const server = net.createServer({ pauseOnConnect: true })
+    let dispatch = (socket: Socket): void => {
+      socket.destroy()
+    }
+    const listener =
+      config.balance === 'kernel'
+        ? await bindForWorkers(config)
+        : await listenAndAccept(config, (socket) => dispatch(socket))
     const pool = new WorkerPool({
       count: config.workers,
       script: WORKER_SCRIPT,
@@ -96,16 +85,15 @@ export async function runSupervisor(config: Config): Promise<number> {
       uploadDir: config.uploadDir,
       permits,
       graceMs: config.shutdownGraceMs,
+      listenHandle: listener.sharedHandle,
       report,
       onCrashLoop: (reason) => {
         report(`${reason}; stopping`)
-        server.close()
+        listener.close()
         void pool.stop(Date.now()).then(() => resolveExit(1))
       },
     })
-    server.on('connection', (socket) => pool.dispatch(socket))
-    const address = await listen(server, config)
-    server.on('error', (error) => report(`listener: ${error.message}`))
+    dispatch = (socket) => pool.dispatch(socket)
     let stopping = false
     const stop = (signal: string): void => {
       if (stopping) {
@@ -115,7 +103,7 @@ export async function runSupervisor(config: Config): Promise<number> {
       }
       stopping = true
       report(`${signal}: finishing in-flight requests (up to ${config.shutdownGraceMs} ms)`)
-      server.close()
+      listener.close()
       void pool.stop(Date.now() + config.shutdownGraceMs).then(() => resolveExit(0))
     }
     process.on('SIGINT', () => stop('SIGINT'))
@@ -141,7 +129,7 @@ export async function runSupervisor(config: Config): Promise<number> {
     const failedEarly = await Promise.race([pool.start().then(() => null), exited])
     if (failedEarly !== null) return failedEarly
     process.stdout.write(
-      `ThreadServe ${SERVER_VERSION} listening on ${urlOf(address)} ` +
+      `ThreadServe ${SERVER_VERSION} listening on ${urlOf(listener.address)} ` +
         `(root ${config.root}, ${config.workers} workers, pid ${process.pid})\n`,
     )
 

@@ -1,6 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import type { Socket } from 'node:net'
-import { type Channel, connectToWorker, type SupervisorMessage, type WorkerMessage } from '@threadserve/ipc-protocol'
+import {
+  type Channel,
+  connectToWorker,
+  type SendableHandle,
+  type SupervisorMessage,
+  type WorkerMessage,
+} from '@threadserve/ipc-protocol'
 import type { PermitDesk } from './permit-desk.js'
 import { removeTempFiles } from './upload-store.js'
 
@@ -26,6 +32,11 @@ export interface WorkerPoolOptions {
   readonly onCrashLoop: (reason: string) => void
   /** How long a replaced worker may take to finish its requests. */
   readonly graceMs: number
+  /**
+   * Kernel balancing: the bound, not yet listening, server handle each worker listens and
+   * accepts on itself (null: the supervisor accepts and hands sockets over).
+   */
+  readonly listenHandle: SendableHandle | null
 }
 
 interface Worker {
@@ -38,18 +49,14 @@ interface Worker {
   retiring: boolean
   onReady: (() => void) | null
   readyTimer: NodeJS.Timeout | null
-  /** Sockets Node is still holding in its handle queue for this worker (not yet written to the pipe). */
-  inTransit: Socket[]
+  /** Sockets sent to this worker that it has not confirmed ('accepted') yet, by connection id. */
+  readonly handedOff: Map<number, Socket>
 }
 
-// Node passes one handle at a time per child and queues the rest until the child acknowledges;
-// a socket still queued keeps its `_handle`. If the child dies, Node drops that queue without
-// closing the sockets, and their clients would hang forever: such sockets are handed to another
-// worker instead (nothing of their request has been read yet).
-function isStillQueued(socket: Socket): boolean {
-  return !socket.destroyed && (socket as unknown as { _handle: unknown })._handle != null
-}
-const TRANSIT_PRUNE_LENGTH = 256
+// Sockets are sent with keepOpen and closed here once the worker confirms it has them. Without
+// that, a socket still queued inside Node (one handle in flight per child) when the worker dies
+// was dropped with neither side closing it, and its client waited forever.
+const KEEP_OPEN = { keepOpen: true } as const
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal === null ? `exited with code ${code}` : `was killed by ${signal}`
@@ -94,11 +101,9 @@ export class WorkerPool {
     const count = rotation.length
     for (let tries = 0; tries < count; tries++) {
       const worker = rotation[this.#next++ % count] as Worker
-      if (worker.channel.send({ type: 'connection', v: 1, id: ++this.#sequence, acceptedAt: Date.now() }, socket)) {
-        if (isStillQueued(socket)) {
-          worker.inTransit.push(socket)
-          if (worker.inTransit.length >= TRANSIT_PRUNE_LENGTH) worker.inTransit = worker.inTransit.filter(isStillQueued)
-        }
+      const id = ++this.#sequence
+      if (worker.channel.send({ type: 'connection', v: 1, id, acceptedAt: Date.now() }, socket, KEEP_OPEN)) {
+        worker.handedOff.set(id, socket)
         return
       }
     }
@@ -131,6 +136,11 @@ export class WorkerPool {
           new Promise<void>((resolve) => {
             if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve()
             worker.child.once('exit', () => resolve())
+            // Not ready yet: it holds no connection, and may not listen for 'shutdown' yet either.
+            if (!worker.ready) {
+              worker.child.kill('SIGKILL')
+              return
+            }
             worker.channel.send({ type: 'shutdown', v: 1, deadline })
             // A worker that ignores its deadline is cut off a moment after it.
             setTimeout(() => worker.child.kill('SIGKILL'), Math.max(0, deadline - Date.now()) + 1000).unref()
@@ -170,7 +180,7 @@ export class WorkerPool {
       retiring: false,
       onReady: null,
       readyTimer: null,
-      inTransit: [],
+      handedOff: new Map(),
     }
     this.#slots[id - 1] = worker
 
@@ -188,6 +198,14 @@ export class WorkerPool {
       }
     })
     channel.on('permit-release', (message) => this.#options.permits.release(owner, message.permitId))
+    channel.on('accepted', (message) => {
+      for (const id of message.ids) {
+        const socket = worker.handedOff.get(id)
+        if (socket === undefined) continue
+        worker.handedOff.delete(id)
+        socket.destroy() // our copy only: the worker's descriptor keeps the connection open
+      }
+    })
     child.on('error', (error) => this.#options.report(`worker ${id}: ${error.message}`))
     child.on('exit', (code, signal) => this.#onExit(worker, code, signal))
 
@@ -197,7 +215,14 @@ export class WorkerPool {
         child.kill('SIGKILL')
       }, READY_TIMEOUT_MS)
       worker.onReady = resolve
-      channel.on('ready', () => {
+      const listenHandle = this.#options.listenHandle
+      if (listenHandle !== null) {
+        // Kernel balancing: ready means "accepting on the shared handle", not just "started".
+        channel.on('ready', () => {
+          if (!this.#stopping && !worker.retiring) channel.send({ type: 'listen', v: 1 }, listenHandle)
+        })
+      }
+      channel.on(listenHandle === null ? 'ready' : 'listening', () => {
         if (worker.ready || worker.retiring) return
         worker.ready = true
         if (worker.readyTimer !== null) clearTimeout(worker.readyTimer)
@@ -229,9 +254,10 @@ export class WorkerPool {
     worker.channel.close()
     this.#rotation = this.#rotation.filter((w) => w !== worker)
     this.#retiring.delete(worker)
-    const stranded = worker.inTransit.filter(isStillQueued)
-    worker.inTransit = []
-    for (const socket of stranded) this.dispatch(socket)
+    // Connections it never confirmed may be half-read by now: close them (the client sees a
+    // reset and can retry) rather than leave them hanging or hand a torn stream to another worker.
+    for (const socket of worker.handedOff.values()) socket.destroy()
+    worker.handedOff.clear()
     const returned = this.#options.permits.releaseAll(worker.owner)
     void removeTempFiles(this.#options.uploadDir, worker.child.pid)
     const index = worker.id - 1

@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises'
-import type { Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import path from 'node:path'
 import { connectToSupervisor } from '@threadserve/ipc-protocol'
 import { createAccessLog } from '@threadserve/logger'
@@ -103,8 +103,7 @@ export async function runWorker(): Promise<void> {
     if (draining && active === 0 && queue.length === 0) exitNow()
   }
 
-  channel.on('connection', (_message, socket) => {
-    if (socket === undefined) return
+  const admit = (socket: Socket): void => {
     socket.on('error', ignoreError)
     if (active < config.poolSize) {
       startConnection(socket)
@@ -115,11 +114,34 @@ export async function runWorker(): Promise<void> {
       live.add(socket)
       new Connection(socket, services, onConnectionClosed).reject(503, 'server busy, try again')
     }
+  }
+  // Confirm hand-offs once per event-loop turn: the supervisor then closes its copies.
+  let acceptedIds: number[] = []
+  const confirmAccepted = (): void => {
+    channel.send({ type: 'accepted', v: 1, ids: acceptedIds })
+    acceptedIds = []
+  }
+  channel.on('connection', (message, socket) => {
+    if (acceptedIds.length === 0) setImmediate(confirmAccepted)
+    acceptedIds.push(message.id)
+    if (socket !== undefined) admit(socket)
+  })
+
+  // Kernel balancing (--balance kernel): accept ourselves on the supervisor's bound handle.
+  // Paused like a handed-over socket, so both paths meet the same Connection.
+  let listener: Server | null = null
+  channel.on('listen', (_message, handle) => {
+    if (listener !== null || draining || handle === undefined) return
+    const server = createServer({ pauseOnConnect: true }, admit)
+    listener = server
+    server.on('error', (error) => process.stderr.write(`threadserve worker ${workerId}: listener: ${error.message}\n`))
+    server.listen(handle, () => channel.send({ type: 'listening', v: 1 }))
   })
 
   const drain = (deadline: number): void => {
     if (draining) return
     draining = true
+    listener?.close() // our copy of the shared handle: the other workers keep accepting
     if (active === 0 && queue.length === 0) {
       exitNow()
       return

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { type RunningServer, rawRequest, startServer, statusOf, waitFor } from './helpers/server-process.js'
+
+// `--balance kernel`: the workers accept on the supervisor's bound socket themselves. The same
+// guarantees hold: every request answered, uploads stored, a killed worker replaced.
+
+let server: RunningServer
+
+beforeAll(async () => {
+  server = await startServer({ args: ['--balance', 'kernel', '--workers', '2'] })
+})
+afterAll(async () => {
+  await server?.stop()
+})
+
+describe('--balance kernel', () => {
+  test('serves GETs from both workers', async () => {
+    const responses = await Promise.all(Array.from({ length: 40 }, () => fetch(`${server.url}/test.txt`)))
+    expect(responses.map((r) => r.status)).toEqual(Array(40).fill(200))
+    const log = await waitFor(async () => {
+      const { readFile } = await import('node:fs/promises')
+      const text = await readFile(server.logPath, 'utf8')
+      return text.split('\n').filter((l) => l.includes('GET /test.txt')).length >= 40 ? text : undefined
+    })
+    expect(new Set(log.match(/ w\d /g))).toEqual(new Set([' w1 ', ' w2 ']))
+  })
+
+  test('stores an upload', async () => {
+    const response = await fetch(`${server.url}/upload`, { method: 'POST', body: 'kernel balanced' })
+    expect(response.status).toBe(201)
+    const location = response.headers.get('location')
+    expect(await (await fetch(`${server.url}${location}`)).text()).toBe('kernel balanced')
+  })
+
+  test('a killed worker is replaced and the other keeps accepting meanwhile', async () => {
+    const [victim, survivor] = await server.workerPids()
+    process.kill(victim as number, 'SIGKILL')
+    const statuses: number[] = []
+    for (let i = 0; i < 20; i++)
+      statuses.push(statusOf(await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')))
+    expect(statuses).toEqual(Array(20).fill(200))
+    const pids = await waitFor(
+      async () => {
+        const now = await server.workerPids()
+        return now.length === 2 && !now.includes(victim as number) ? now : undefined
+      },
+      10_000,
+      'replacement worker',
+    )
+    expect(pids).toContain(survivor)
+  })
+
+  test('SIGTERM drains and exits 0', async () => {
+    const started = Date.now()
+    expect(await server.stop('SIGTERM')).toBe(0)
+    expect(Date.now() - started).toBeLessThan(8000) // well inside the 10 s grace: nothing was in flight
+  })
+})
