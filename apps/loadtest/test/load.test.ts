@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import { parseCommand } from '../src/options.js'
+import type { Report } from '../src/report.js'
+import { runLoad } from '../src/run.js'
+import { findClosedPort, reply, startTinyServer, type TinyServer } from './helpers/tiny-server.js'
+
+const servers: TinyServer[] = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()))
+})
+
+async function serve(...args: Parameters<typeof startTinyServer>): Promise<TinyServer> {
+  const server = await startTinyServer(...args)
+  servers.push(server)
+  return server
+}
+
+function load(url: string, ...args: string[]): Promise<Report> {
+  const command = parseCommand([url, '--quiet', ...args])
+  if (command.kind !== 'run') throw new Error('expected a run command')
+  return runLoad(command.options)
+}
+
+describe('counts', () => {
+  test('a request count is met exactly, one connection per request', async () => {
+    const server = await serve((socket) => reply(socket, 'hello'))
+    const report = await load(server.url, '-n', '500', '-c', '8')
+    expect(report.requests).toBe(500)
+    expect(report.errors).toBe(0)
+    expect(report.statusCounts).toEqual({ '200': 500 })
+    expect(report.connectionsOpened).toBe(500)
+    expect(server.requests()).toBe(500)
+    expect(server.connections()).toBe(500)
+  })
+
+  test('status codes are counted per code', async () => {
+    const server = await serve((socket, request) => reply(socket, 'x', request.index % 4 === 0 ? 404 : 200))
+    const report = await load(server.url, '-n', '400', '-c', '1')
+    expect(report.statusCounts).toEqual({ '200': 300, '404': 100 })
+  })
+
+  test('bytes sent and received are exact', async () => {
+    const server = await serve((socket) => reply(socket, 'abcdefghij'))
+    const report = await load(server.url, '-n', '10', '-c', '2')
+    const response = 'HTTP/1.0 200 X\r\nContent-Length: 10\r\n\r\nabcdefghij'
+    expect(report.bytesReceived).toBe(10 * response.length)
+    const request = `GET /x HTTP/1.0\r\nHost: 127.0.0.1:${server.port}\r\nUser-Agent: loadtest/0.1.0\r\nAccept: */*\r\n\r\n`
+    expect(report.bytesSent).toBe(10 * request.length)
+  })
+
+  test('keep-alive reuses connections the server keeps open, and reconnects when it closes', async () => {
+    const server = await serve((socket) => reply(socket, 'ok'), { keepAliveRequests: 10 })
+    const report = await load(server.url, '-n', '200', '-c', '4', '--keep-alive')
+    expect(report.requests).toBe(200)
+    expect(report.errors).toBe(0)
+    expect(server.requests()).toBe(200)
+    expect(report.connectionsOpened).toBeLessThanOrEqual(24)
+    expect(server.connections()).toBe(report.connectionsOpened)
+  })
+
+  test('a POST body of --body-size random bytes arrives whole with its Content-Length', async () => {
+    const server = await serve((socket) => reply(socket, 'stored', 201))
+    const report = await load(server.url, '-n', '20', '-c', '4', '--body-size', '64KiB')
+    expect(report.method).toBe('POST')
+    expect(report.statusCounts).toEqual({ '201': 20 })
+    const bodies = server.bodies()
+    expect(bodies).toHaveLength(20)
+    for (const body of bodies) expect(body.length).toBe(65536)
+  })
+
+  test('a duration run stops and counts only whole responses', async () => {
+    const server = await serve((socket) => reply(socket))
+    const report = await load(server.url, '-d', '500ms', '-c', '4')
+    expect(report.requests).toBeGreaterThan(0)
+    expect(report.errors).toBe(0)
+    expect(report.durationMs).toBeGreaterThanOrEqual(450)
+    expect(report.durationMs).toBeLessThan(5000)
+    expect(server.requests() - report.requests).toBeGreaterThanOrEqual(0)
+    expect(server.requests() - report.requests).toBeLessThanOrEqual(4)
+  })
+})
+
+describe('latency histogram', () => {
+  test('injected delays show at the right percentiles', async () => {
+    // Every tenth response waits 200 ms, the others 20 ms: p50 is about 20 ms, p99 about 200.
+    const server = await serve((socket, request) => {
+      setTimeout(() => reply(socket), request.index % 10 === 9 ? 200 : 20)
+    })
+    const report = await load(server.url, '-n', '100', '-c', '10')
+    expect(report.requests).toBe(100)
+    const { minMs, p50Ms, p99Ms, maxMs } = report.latency
+    expect(minMs).toBeGreaterThanOrEqual(19)
+    expect(p50Ms).toBeGreaterThanOrEqual(19)
+    expect(p50Ms).toBeLessThan(150)
+    expect(p99Ms).toBeGreaterThanOrEqual(199)
+    expect(maxMs).toBeLessThan(2000)
+  })
+})
+
+describe('errors are classified', () => {
+  test('connection refused', async () => {
+    const port = await findClosedPort()
+    const report = await load(`http://127.0.0.1:${port}/`, '-n', '5', '-c', '1')
+    expect(report.requests).toBe(0)
+    expect(report.errors).toBe(5)
+    expect(report.errorCounts.refused).toBe(5)
+  })
+
+  test('connection reset', async () => {
+    const server = await serve((socket) => socket.resetAndDestroy())
+    const report = await load(server.url, '-n', '5', '-c', '1')
+    expect(report.errorCounts.reset).toBe(5)
+  })
+
+  test('timeout when the server never answers', async () => {
+    const server = await serve(() => {})
+    const report = await load(server.url, '-n', '2', '-c', '2', '--timeout', '200ms')
+    expect(report.errorCounts.timeout).toBe(2)
+    expect(report.requests).toBe(0)
+  })
+
+  test('malformed status line', async () => {
+    const server = await serve((socket) => socket.end('HELLO THERE\r\n\r\n'))
+    const report = await load(server.url, '-n', '5', '-c', '1')
+    expect(report.errorCounts.malformed).toBe(5)
+  })
+
+  test('closed before the whole body arrived', async () => {
+    const server = await serve((socket) => socket.end('HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nshort'))
+    const report = await load(server.url, '-n', '5', '-c', '1')
+    expect(report.errorCounts.closed).toBe(5)
+  })
+
+  test('closed with no response at all', async () => {
+    const server = await serve((socket) => socket.end())
+    const report = await load(server.url, '-n', '5', '-c', '1')
+    expect(report.errorCounts.closed).toBe(5)
+    expect(report.errors).toBe(5)
+  })
+})
+
+describe('response checks', () => {
+  test('an unexpected status is a check failure, still a response', async () => {
+    const server = await serve((socket, request) => reply(socket, 'x', request.index % 2 === 0 ? 200 : 500))
+    const report = await load(server.url, '-n', '10', '-c', '1', '--expect-status', '200')
+    expect(report.requests).toBe(10)
+    expect(report.checkFailures.status).toBe(5)
+  })
+
+  test('bytes past Content-Length fail the length check', async () => {
+    const server = await serve((socket) => socket.end('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA'))
+    const report = await load(server.url, '-n', '5', '-c', '1', '--check-length')
+    expect(report.checkFailures.length).toBe(5)
+  })
+
+  test('a response without Content-Length fails the length check', async () => {
+    const server = await serve((socket) => socket.end('HTTP/1.0 200 OK\r\n\r\nuntil close'))
+    const report = await load(server.url, '-n', '5', '-c', '1', '--check-length')
+    expect(report.requests).toBe(5)
+    expect(report.checkFailures.length).toBe(5)
+  })
+
+  test('a correct body passes the sha256 and length checks, a different one fails', async () => {
+    const server = await serve((socket, request) => reply(socket, request.index < 3 ? 'hello' : 'HELLO'))
+    const sha = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824' // sha256("hello")
+    const report = await load(server.url, '-n', '10', '-c', '1', '--check-length', '--expect-sha256', sha)
+    expect(report.checkFailures).toEqual({ status: 0, length: 0, sha256: 7 })
+  })
+})
+
+describe('open loop', () => {
+  // The server stalls once for 300 ms. Closed loop sends nothing while it waits, so one request
+  // in 2000 is slow and p99 hides the stall; open loop keeps the schedule, so the ~150 requests
+  // that were due during the stall all count their wait (the wrk2 argument).
+  async function stallingServer(): Promise<TinyServer> {
+    let pausedUntil = 0
+    return serve((socket, request) => {
+      if (request.index === 100) pausedUntil = Date.now() + 300
+      const waitMs = pausedUntil - Date.now()
+      if (waitMs > 0) setTimeout(reply, waitMs, socket)
+      else reply(socket)
+    })
+  }
+
+  test('closed loop hides the stall in p99', async () => {
+    const server = await stallingServer()
+    const report = await load(server.url, '-n', '2000', '-c', '1')
+    expect(report.requests).toBe(2000)
+    expect(report.latency.maxMs).toBeGreaterThanOrEqual(290)
+    expect(report.latency.p99Ms).toBeLessThan(150)
+  })
+
+  test('open loop reports the stall in p99', async () => {
+    const server = await stallingServer()
+    const report = await load(server.url, '-n', '1000', '-c', '1', '--rate', '500')
+    expect(report.mode).toBe('open')
+    expect(report.requests).toBe(1000)
+    expect(report.latency.p99Ms).toBeGreaterThanOrEqual(150)
+    expect(report.latency.p90Ms).toBeGreaterThanOrEqual(20)
+  })
+
+  test('open loop keeps to the rate when the server keeps up', async () => {
+    const server = await serve((socket) => reply(socket))
+    const report = await load(server.url, '-n', '100', '-c', '4', '--rate', '200')
+    expect(report.requests).toBe(100)
+    // 100 requests due every 5 ms take about 0.5 s: generous bounds for a busy machine.
+    expect(report.durationMs).toBeGreaterThanOrEqual(450)
+    expect(report.durationMs).toBeLessThan(5000)
+  })
+})
