@@ -50,7 +50,8 @@ export function renderChart(groups: readonly ChartGroup[]): string {
     y += GROUP_GAP
   }
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif" font-size="12" role="img">`,
+    '<title>bench:compare: requests/s and p99 latency per server and workload</title>',
     `<rect width="${width}" height="${y}" fill="white"/>`,
     ...parts,
     '</svg>',

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { acquireFileLock, type FileLockHandle, LockError } from '@threadserve/locking'
 import type { Config } from './config.js'
 import { UsageError } from './errors.js'
-import { PermitDesk } from './permit-desk.js'
 import { bindForWorkers, listenAndAccept } from './listener.js'
+import { PermitDesk } from './permit-desk.js'
 import { checkStartup } from './preflight.js'
 import { removeTempFiles } from './upload-store.js'
 import { SERVER_VERSION } from './version.js'
@@ -40,7 +40,6 @@ async function lockPidFile(pidFile: string): Promise<FileLockHandle> {
   }
   return lock
 }
-
 
 function urlOf(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
