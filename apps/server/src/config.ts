@@ -11,8 +11,13 @@ const SETTINGS = {
   host: { kind: 'string', fallback: '127.0.0.1', help: 'address to listen on' },
   port: { kind: 'integer', fallback: '8080', help: 'port to listen on (0 = pick a free one and print it)' },
   workers: { kind: 'integer', fallback: '5', help: 'worker processes' },
-  poolSize: { kind: 'integer', fallback: '20', help: 'connections in progress per worker' },
-  queueSize: { kind: 'integer', fallback: '100', help: 'connections waiting per worker beyond the pool (then 503)' },
+  poolSize: { kind: 'integer', fallback: '20', help: 'requests served at once per worker (heads complete)' },
+  queueSize: { kind: 'integer', fallback: '100', help: 'requests waiting per worker for a pool slot (then 503)' },
+  maxConnections: {
+    kind: 'integer',
+    fallback: '1024',
+    help: 'open connections per worker, idle ones included (then 503)',
+  },
   maxPosts: { kind: 'integer', fallback: '5', help: 'POST uploads in progress server-wide (then 503)' },
   root: { kind: 'string', fallback: './static', help: 'directory served by GET/HEAD' },
   uploadDir: { kind: 'string', fallback: '', help: 'where POST /upload stores files (default <root>/uploads)' },
@@ -75,6 +80,9 @@ const Bool = z
   .pipe(z.enum(['1', 'true', 'yes', '0', 'false', 'no', ''], { error: 'expected 1/true/yes or 0/false/no' }))
   .transform((text) => text === '1' || text === 'true' || text === 'yes')
 
+// Node timers take at most 2^31 - 1 ms (about 24.8 days); a longer one fires at once.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 const Integer = z.string().regex(/^\d+$/, 'expected a whole number').transform(Number)
 
 const RawConfig = z.strictObject({
@@ -83,6 +91,7 @@ const RawConfig = z.strictObject({
   workers: Integer.pipe(z.number().min(1).max(64)),
   poolSize: Integer.pipe(z.number().min(1).max(10_000)),
   queueSize: Integer.pipe(z.number().max(100_000)),
+  maxConnections: Integer.pipe(z.number().min(1).max(1_000_000)),
   maxPosts: Integer.pipe(z.number().min(1).max(10_000)),
   root: z.string().min(1),
   uploadDir: z.string(),
@@ -102,9 +111,9 @@ const RawConfig = z.strictObject({
   maxHeaders: Integer.pipe(z.number().min(1).max(10_000)),
   log: z.string().min(1),
   logFormat: z.enum(['text', 'json']),
-  headerTimeout: withUnits(parseDuration, '10s').pipe(z.number().min(1)),
-  bodyTimeout: withUnits(parseDuration, '30s').pipe(z.number().min(1)),
-  shutdownGrace: withUnits(parseDuration, '10s').pipe(z.number().min(0)),
+  headerTimeout: withUnits(parseDuration, '10s').pipe(z.number().min(1).max(MAX_TIMER_MS)),
+  bodyTimeout: withUnits(parseDuration, '30s').pipe(z.number().min(1).max(MAX_TIMER_MS)),
+  shutdownGrace: withUnits(parseDuration, '10s').pipe(z.number().min(0).max(MAX_TIMER_MS)),
   balance: z.enum(['supervisor', 'kernel']),
   pidFile: z.string(),
   list: Bool,
@@ -119,6 +128,7 @@ export interface Config {
   readonly workers: number
   readonly poolSize: number
   readonly queueSize: number
+  readonly maxConnections: number
   readonly maxPosts: number
   readonly root: string
   readonly uploadDir: string
@@ -199,6 +209,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
       workers: parsed.workers,
       poolSize: parsed.poolSize,
       queueSize: parsed.queueSize,
+      maxConnections: parsed.maxConnections,
       maxPosts: parsed.maxPosts,
       root,
       uploadDir: parsed.uploadDir === '' ? path.join(root, 'uploads') : path.resolve(base, parsed.uploadDir),

@@ -19,7 +19,7 @@ import { beginUpload, type UploadWriter } from './upload-store.js'
 // client still sending when we answer sees our response instead of a reset (a "lingering close",
 // as nginx does).
 
-const Phase = { Head: 0, AwaitPermit: 1, Body: 2, Committing: 3, Responding: 4, Closing: 5 } as const
+const Phase = { Head: 0, AwaitSlot: 1, AwaitPermit: 2, Body: 3, Committing: 4, Responding: 5, Closing: 6 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
 
 export const UPLOAD_ROUTE = '/upload'
@@ -40,6 +40,12 @@ export interface WorkerServices {
   readonly auth?: BasicAuthenticator | null
   requestPermit(): Promise<PermitAnswer>
   releasePermit(permitId: string): void
+  /**
+   * A pool slot for a request whose head is complete: 'granted' now, 'queued' (slotGranted()
+   * is called later), or 'full' (503). Reading a head holds no slot, so idle clients cannot
+   * starve requests that are ready to be served.
+   */
+  claimSlot(connection: Connection): 'granted' | 'queued' | 'full'
 }
 
 const CONNECTION = Symbol('connection')
@@ -73,6 +79,10 @@ function destroySocket(socket: Socket): void {
 }
 function onResponseFlushed(this: Socket): void {
   connectionOf(this).handleFlushed()
+}
+
+function onUploadFailure(this: Connection, error: Error): void {
+  this.failUpload(error)
 }
 
 function fsErrorStatus(error: unknown): number {
@@ -149,7 +159,9 @@ export class Connection {
 
   handleData(chunk: Buffer): void {
     const phase = this.#phase
-    if (phase !== Phase.Head && phase !== Phase.Body && phase !== Phase.AwaitPermit) return // lingering: drop
+    if (phase !== Phase.Head && phase !== Phase.Body && phase !== Phase.AwaitPermit && phase !== Phase.AwaitSlot) {
+      return // lingering: drop
+    }
     let head: RequestHead | null
     let body: Buffer | null
     let done: boolean
@@ -180,7 +192,10 @@ export class Connection {
         return
       }
       this.#socket.destroy() // nothing was sent at all: nothing to answer
-    } else if ((phase === Phase.Body || phase === Phase.AwaitPermit) && !this.#bodyComplete) {
+    } else if (
+      (phase === Phase.Body || phase === Phase.AwaitPermit || phase === Phase.AwaitSlot) &&
+      !this.#bodyComplete
+    ) {
       void this.#abortUpload()
       this.#sendError(400, 'request body ended early')
     } else if (phase === Phase.Closing && this.#socket.writableFinished) {
@@ -226,6 +241,26 @@ export class Connection {
     if (this.#headerTimer !== null) clearTimeout(this.#headerTimer)
     this.#headerTimer = null
     this.#head = head
+    const slot = this.#services.claimSlot(this)
+    if (slot === 'full') {
+      this.#sendError(503, 'server busy, try again', [['Retry-After', 1]])
+    } else if (slot === 'queued') {
+      this.#phase = Phase.AwaitSlot // body bytes that come meanwhile wait in #pendingBody
+      this.#socket.pause()
+    } else {
+      this.#serve(head)
+    }
+  }
+
+  /** A queued request got its pool slot. */
+  slotGranted(): void {
+    if (this.#phase !== Phase.AwaitSlot || this.#head === null) return
+    this.#phase = Phase.Head
+    this.#serve(this.#head)
+    if (this.#phase === Phase.Head) this.#socket.resume()
+  }
+
+  #serve(head: RequestHead): void {
     let target: ParsedTarget
     try {
       target = parseTarget(head.target)
@@ -284,7 +319,7 @@ export class Connection {
   }
 
   #onBody(body: Buffer): void {
-    if (this.#phase === Phase.AwaitPermit) {
+    if (this.#phase === Phase.AwaitPermit || this.#phase === Phase.AwaitSlot) {
       this.#pendingBody.push(body)
     } else if (this.#phase === Phase.Body) {
       this.#writeBody(body)
@@ -394,6 +429,7 @@ export class Connection {
       return this.#sendError(fsErrorStatus(error), 'could not store the upload')
     }
     if (this.#socket.destroyed) return this.#abortUpload()
+    if (!(this.#upload instanceof MultipartUpload)) this.#upload.onFailure(onUploadFailure.bind(this))
     this.#phase = Phase.Body
     const pending = this.#pendingBody
     this.#pendingBody = []
@@ -482,6 +518,14 @@ export class Connection {
     }
     if (this.#socket.destroyed) return
     this.#send(200, listing.headers, wantBody ? listing.body : null, listing.body.length)
+  }
+
+  /** The disk refused a write mid-body (full disk): answer now instead of reading the rest. */
+  failUpload(error: Error): void {
+    if (this.#phase !== Phase.Body) return
+    this.#phase = Phase.Committing // the rest of the body is dropped from here on
+    // Answer once the temp file is gone, so that the space is free when the client hears of it.
+    void this.#abortUpload().finally(() => this.#sendError(fsErrorStatus(error), 'could not store the upload'))
   }
 
   async #abortUpload(): Promise<void> {

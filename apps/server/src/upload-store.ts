@@ -77,6 +77,7 @@ export class UploadWriter {
   #error: Error | null = null
   #closed = false
   #onDrain: (() => void) | null = null
+  #onFailure: ((error: Error) => void) | null = null
 
   constructor(dir: string, tempPath: string, handle: FileHandle) {
     this.#dir = dir
@@ -88,14 +89,24 @@ export class UploadWriter {
     return this.#size
   }
 
-  /** Queues a chunk; false means "pause the source until onDrain fires". */
+  /**
+   * Queues a chunk; false means "pause the source until onDrain fires". After a failed write
+   * (a full disk) chunks are dropped: the upload can only be aborted, and onFailure said so.
+   */
   write(chunk: Buffer): boolean {
+    if (this.#error !== null) return true
     this.#hash.update(chunk)
     this.#size += chunk.length
     this.#queue.push(chunk)
     this.#queuedBytes += chunk.length
+    // #drain awaits a write before it settles, so #writing never holds a finished drain.
     if (this.#writing === null) this.#writing = this.#drain()
     return this.#queuedBytes < HIGH_WATER_BYTES
+  }
+
+  /** Calls `fn` once if a write fails (ENOSPC...), so the caller can answer at once. */
+  onFailure(fn: (error: Error) => void): void {
+    this.#onFailure = fn
   }
 
   /** Calls `fn` once the queue has gone back under the high-water mark (or failed). */
@@ -122,17 +133,29 @@ export class UploadWriter {
       }
     } catch (error) {
       this.#error = error as Error
+      this.#queue = []
+      this.#queuedBytes = 0
       const resume = this.#onDrain
+      const fail = this.#onFailure
       this.#onDrain = null
+      this.#onFailure = null
       resume?.()
+      fail?.(error as Error)
     } finally {
       this.#writing = null
     }
   }
 
   async #flushed(): Promise<void> {
-    while (this.#writing !== null) await this.#writing
+    await this.#settled()
     if (this.#error !== null) throw this.#error
+  }
+
+  async #settled(): Promise<void> {
+    for (let writing = this.#writing; writing !== null; writing = this.#writing) {
+      await writing
+      if (this.#writing === writing) break // never spin on a drain that already finished
+    }
   }
 
   /** Makes the upload durable under a new unique name and returns what was stored. */
@@ -173,7 +196,8 @@ export class UploadWriter {
   /** Drops the upload: nothing of it stays on disk. Safe to call more than once. */
   async abort(): Promise<void> {
     this.#error ??= new Error('upload aborted')
-    while (this.#writing !== null) await this.#writing.catch(() => {})
+    this.#onFailure = null
+    await this.#settled()
     try {
       await this.#close()
     } catch {

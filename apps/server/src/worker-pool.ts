@@ -50,13 +50,19 @@ interface Worker {
   onReady: (() => void) | null
   readyTimer: NodeJS.Timeout | null
   /** Sockets sent to this worker that it has not confirmed ('accepted') yet, by connection id. */
-  readonly handedOff: Map<number, Socket>
+  handedOff: Map<number, Socket>
+  /** The previous sweep's unconfirmed sockets: still unconfirmed at the next sweep, they are closed. */
+  overdue: Map<number, Socket>
 }
 
 // Sockets are sent with keepOpen and closed here once the worker confirms it has them. Without
 // that, a socket still queued inside Node (one handle in flight per child) when the worker dies
 // was dropped with neither side closing it, and its client waited forever.
 const KEEP_OPEN = { keepOpen: true } as const
+// A confirmation normally comes within milliseconds. One that never comes (the worker could not
+// take the descriptor: EMFILE) must not pin the socket in the supervisor: after one to two sweeps,
+// our copy is closed anyway.
+const HANDOFF_SWEEP_MS = 1000
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal === null ? `exited with code ${code}` : `was killed by ${signal}`
@@ -73,10 +79,12 @@ export class WorkerPool {
   #pending: Socket[] = []
   #sequence = 0
   #stopping = false
+  readonly #cleanups = new Set<Promise<number>>()
   #restarts = 0
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options
+    setInterval(() => this.#sweepHandOffs(), HANDOFF_SWEEP_MS).unref()
     this.#slots = Array.from({ length: options.count }, () => null)
     this.#earlyExits = Array.from({ length: options.count }, () => 0)
     this.#quickExits = Array.from({ length: options.count }, () => 0)
@@ -147,6 +155,7 @@ export class WorkerPool {
           }),
       ),
     )
+    await Promise.all(this.#cleanups) // temp files of workers that were cut off
   }
 
   /** Sends a message to every live worker (log reopen). */
@@ -181,6 +190,7 @@ export class WorkerPool {
       onReady: null,
       readyTimer: null,
       handedOff: new Map(),
+      overdue: new Map(),
     }
     this.#slots[id - 1] = worker
 
@@ -200,9 +210,10 @@ export class WorkerPool {
     channel.on('permit-release', (message) => this.#options.permits.release(owner, message.permitId))
     channel.on('accepted', (message) => {
       for (const id of message.ids) {
-        const socket = worker.handedOff.get(id)
+        const socket = worker.handedOff.get(id) ?? worker.overdue.get(id)
         if (socket === undefined) continue
         worker.handedOff.delete(id)
+        worker.overdue.delete(id)
         socket.destroy() // our copy only: the worker's descriptor keeps the connection open
       }
     })
@@ -236,6 +247,15 @@ export class WorkerPool {
     })
   }
 
+  #sweepHandOffs(): void {
+    for (const worker of [...this.#slots, ...this.#retiring]) {
+      if (worker === null) continue
+      for (const socket of worker.overdue.values()) socket.destroy()
+      worker.overdue = worker.handedOff
+      worker.handedOff = new Map()
+    }
+  }
+
   #retire(worker: Worker, deadline: number): void {
     worker.retiring = true
     this.#retiring.add(worker)
@@ -257,9 +277,14 @@ export class WorkerPool {
     // Connections it never confirmed may be half-read by now: close them (the client sees a
     // reset and can retry) rather than leave them hanging or hand a torn stream to another worker.
     for (const socket of worker.handedOff.values()) socket.destroy()
+    for (const socket of worker.overdue.values()) socket.destroy()
     worker.handedOff.clear()
+    worker.overdue.clear()
     const returned = this.#options.permits.releaseAll(worker.owner)
-    void removeTempFiles(this.#options.uploadDir, worker.child.pid)
+    const cleanup = removeTempFiles(this.#options.uploadDir, worker.child.pid).finally(() =>
+      this.#cleanups.delete(cleanup),
+    )
+    this.#cleanups.add(cleanup)
     const index = worker.id - 1
     if (this.#stopping || worker.retiring || this.#slots[index] !== worker) return
 

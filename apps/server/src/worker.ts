@@ -12,6 +12,7 @@ import { StaticFiles } from './static-files.js'
 // once, queues a bounded number more, and answers 503 beyond that (the original's thread pool).
 
 const PERMIT_TIMEOUT_MS = 5000
+const ABORT_CLEANUP_MS = 500 // under the supervisor's 1 s margin past the deadline
 const CACHE_MAX_FILE_BYTES = 256 * 1024
 const CACHE_MAX_BYTES = 32 * 1024 * 1024
 
@@ -75,10 +76,15 @@ export async function runWorker(): Promise<void> {
     releasePermit(permitId: string): void {
       channel.send({ type: 'permit-release', v: 1, permitId })
     },
+    claimSlot: () => 'full', // replaced below, once the pool exists
   }
 
+  // Every admitted connection reads its head at once (under the header timeout). A pool slot is
+  // needed only to serve a request whose head is complete: at most pool-size at once, up to
+  // queue-size more wait for one, 503 beyond. Open connections are capped by max-connections.
   const live = new Set<Socket>()
-  const queue: Socket[] = []
+  const holding = new Set<Connection>()
+  const waiting: Connection[] = []
   let active = 0
   let served = 0
   let draining = false
@@ -89,31 +95,41 @@ export async function runWorker(): Promise<void> {
     process.exit(0)
   }
 
-  const startConnection = (socket: Socket): void => {
-    active++
-    live.add(socket)
-    new Connection(socket, services, onConnectionClosed).start()
+  services.claimSlot = (connection: Connection): 'granted' | 'queued' | 'full' => {
+    if (active < config.poolSize) {
+      active++
+      holding.add(connection)
+      return 'granted'
+    }
+    if (waiting.length >= config.queueSize) return 'full'
+    waiting.push(connection)
+    return 'queued'
   }
 
   function onConnectionClosed(connection: Connection): void {
-    active--
     served++
     live.delete(connection.socket)
-    while (active < config.poolSize && queue.length > 0) startConnection(queue.shift() as Socket)
-    if (draining && active === 0 && queue.length === 0) exitNow()
+    if (holding.delete(connection)) {
+      active--
+      while (active < config.poolSize && waiting.length > 0) {
+        const next = waiting.shift() as Connection
+        active++
+        holding.add(next)
+        next.slotGranted()
+      }
+    } else {
+      const index = waiting.indexOf(connection)
+      if (index !== -1) waiting.splice(index, 1)
+    }
+    if (draining && live.size === 0) exitNow()
   }
 
   const admit = (socket: Socket): void => {
     socket.on('error', ignoreError)
-    if (active < config.poolSize) {
-      startConnection(socket)
-    } else if (queue.length < config.queueSize) {
-      queue.push(socket)
-    } else {
-      active++
-      live.add(socket)
-      new Connection(socket, services, onConnectionClosed).reject(503, 'server busy, try again')
-    }
+    live.add(socket)
+    const connection = new Connection(socket, services, onConnectionClosed)
+    if (live.size > config.maxConnections) connection.reject(503, 'server busy, try again')
+    else connection.start()
   }
   // Confirm hand-offs once per event-loop turn: the supervisor then closes its copies.
   let acceptedIds: number[] = []
@@ -142,15 +158,17 @@ export async function runWorker(): Promise<void> {
     if (draining) return
     draining = true
     listener?.close() // our copy of the shared handle: the other workers keep accepting
-    if (active === 0 && queue.length === 0) {
+    if (live.size === 0) {
       exitNow()
       return
     }
     // In-flight requests get until the deadline; then whatever is left is cut off.
     setTimeout(
       () => {
-        for (const socket of [...live, ...queue]) socket.destroy()
-        exitNow()
+        // Cut off what is left, give aborted uploads a moment to remove their temp files
+        // (onConnectionClosed exits as soon as all are closed), then leave regardless.
+        for (const socket of live) socket.destroy()
+        setTimeout(exitNow, ABORT_CLEANUP_MS).unref()
       },
       Math.max(0, deadline - Date.now()),
     ).unref()
@@ -169,7 +187,7 @@ export async function runWorker(): Promise<void> {
       v: 1,
       requestId: message.requestId,
       inFlight: active,
-      queued: queue.length,
+      queued: waiting.length,
       served,
       rssBytes: process.memoryUsage.rss(),
     })
