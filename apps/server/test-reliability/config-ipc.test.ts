@@ -1,10 +1,16 @@
-import { spawn } from 'node:child_process'
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { makeTempDir, SERVER_MAIN, startServer, waitFor } from '../test/helpers/server-process.js'
+import {
+  makeTempDir,
+  type NodeRun,
+  runNode,
+  SERVER_MAIN,
+  startServer,
+  waitFor,
+} from '../test/helpers/server-process.js'
 import { exchange, serverStats, waitForHealthy } from './helpers/reliability.js'
 
 // Issue 6, "bad configuration and bad IPC": every invalid flag or environment value is one clear
@@ -29,29 +35,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>((resolve) => {
-    const started = Date.now()
-    const child = spawn(process.execPath, [SERVER_MAIN, ...args], {
-      cwd: dir,
-      env: { ...process.env, INIT_CWD: dir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    // A bad value must stop the server at once; one that starts anyway is stopped here.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, ms: Date.now() - started })
-    })
-  })
+function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<NodeRun> {
+  // A bad value must stop the server at once; one that starts anyway is stopped after 5 s.
+  return runNode(SERVER_MAIN, args, { cwd: dir, env: { INIT_CWD: dir, ...env }, timeoutMs: 5000 })
 }
 
 // Every row must exit 2 with one line naming the flag (or env variable) at fault.

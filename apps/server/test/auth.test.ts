@@ -9,8 +9,10 @@ import {
   childPids,
   headerOf,
   makeTempDir,
+  type NodeRun,
   type RunningServer,
   rawRequest,
+  runNode,
   SERVER_MAIN,
   startServer,
   statusOf,
@@ -36,28 +38,8 @@ async function tempDir(): Promise<string> {
 const basic = (user: string, password: string): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 
-function run(
-  file: string,
-  args: string[],
-  input = '',
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-    child.stdin.end(input)
-  })
+function run(file: string, args: string[], input = ''): Promise<NodeRun> {
+  return runNode(file, args, { input })
 }
 
 describe('--upload-auth user:password', () => {

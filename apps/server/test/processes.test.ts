@@ -1,12 +1,13 @@
-import { spawn } from 'node:child_process'
 import { readdir, readFile, rename, rm } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import {
   makeTempDir,
+  type NodeRun,
   type RunningServer,
   rawRequest,
+  runNode,
   SERVER_MAIN,
   startServer,
   statusOf,
@@ -26,23 +27,8 @@ async function start(args: string[] = []): Promise<RunningServer> {
   return server
 }
 
-function runCli(args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SERVER_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+function runCli(args: string[], cwd?: string): Promise<NodeRun> {
+  return runNode(SERVER_MAIN, args, cwd === undefined ? {} : { cwd })
 }
 
 /** An upload that sends its head and part of its body, then waits for `finish()`. */

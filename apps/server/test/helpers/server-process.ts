@@ -177,3 +177,40 @@ export function waitFor<T>(
     void tick()
   })
 }
+
+export interface NodeRun {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly ms: number
+}
+
+/** Runs `node file ...args` to completion (killed after `timeoutMs`): the CLI tests' one runner. */
+export function runNode(
+  file: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<NodeRun> {
+  return new Promise((resolve) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [file, ...args], {
+      cwd: options.cwd,
+      env: options.env === undefined ? process.env : { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, ms: Date.now() - started })
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}
