@@ -46,6 +46,15 @@ function urlOf(address: AddressInfo): string {
   return `http://${host}:${address.port}`
 }
 
+/**
+ * The workers' environment: ours, plus the validated settings, minus THREADSERVE_UPLOAD_AUTH,
+ * which may hold a password in clear; the workers get only its hashes, inside the config.
+ */
+function workerEnvironment(config: Config): NodeJS.ProcessEnv {
+  const { THREADSERVE_UPLOAD_AUTH: _secret, ...env } = process.env
+  return { ...env, THREADSERVE_WORKER_CONFIG: JSON.stringify(config) }
+}
+
 /** Runs the server until a signal stops it; resolves with the process exit code. */
 export async function runSupervisor(config: Config): Promise<number> {
   await checkStartup(config)
@@ -80,7 +89,7 @@ export async function runSupervisor(config: Config): Promise<number> {
     const pool = new WorkerPool({
       count: config.workers,
       script: WORKER_SCRIPT,
-      env: { ...process.env, THREADSERVE_WORKER_CONFIG: JSON.stringify(config) },
+      env: workerEnvironment(config),
       uploadDir: config.uploadDir,
       permits,
       graceMs: config.shutdownGraceMs,

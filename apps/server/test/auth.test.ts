@@ -138,6 +138,31 @@ describe('--upload-auth user:password', () => {
   })
 })
 
+describe('THREADSERVE_UPLOAD_AUTH=user:password', () => {
+  test('works like the flag, and the clear password never reaches the workers', async () => {
+    const server = await startServer({ env: { THREADSERVE_UPLOAD_AUTH: 'eve:env-s3cr3t' } })
+    try {
+      const denied = await fetch(`${server.url}/upload`, { method: 'POST', body: 'x' })
+      expect(denied.status).toBe(401)
+      const stored = await fetch(`${server.url}/upload`, {
+        method: 'POST',
+        body: 'x',
+        headers: { Authorization: basic('eve', 'env-s3cr3t') },
+      })
+      expect(stored.status).toBe(201)
+      const workers = await childPids(server.pid)
+      expect(workers.length).toBeGreaterThan(0)
+      for (const pid of workers) {
+        const environ = await readFile(`/proc/${pid}/environ`, 'latin1')
+        expect(environ).toContain('$scrypt$')
+        expect(environ).not.toContain('env-s3cr3t')
+      }
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
 describe('--upload-auth <file> --auth-all', () => {
   let server: RunningServer
   beforeAll(async () => {
