@@ -1,18 +1,33 @@
+import type { ReadStream } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { type ParsedTarget, ParseError, parseTarget, type RequestHead, RequestParser } from '@threadserve/http10-parser'
+import {
+  type ParsedTarget,
+  ParseError,
+  type ParserLimits,
+  parseTarget,
+  type RequestHead,
+  RequestParser,
+} from '@threadserve/http10-parser'
 import type { AccessLog } from '@threadserve/logger'
 import { BASIC_CHALLENGE, type BasicAuthenticator } from './basic-auth.js'
 import type { Config } from './config.js'
 import { buildListingResponse } from './directory-listing.js'
 import { formatHttpDate, parseHttpDate } from './http-date.js'
-import { beginMultipartUpload, isMultipartForm, MultipartError, MultipartUpload } from './multipart-upload.js'
+import {
+  beginMultipartUpload,
+  isMultipartForm,
+  MultipartError,
+  MultipartUpload,
+  type StoredFormFile,
+} from './multipart-upload.js'
 import { errorBody, type HeaderList, responseHead } from './responses.js'
-import type { StaticFiles } from './static-files.js'
+import type { FileInfo, Lookup, StaticFiles } from './static-files.js'
 import { chooseUploadExtension, filenameHintOf } from './upload-name.js'
 import { UPLOAD_PAGE } from './upload-page.js'
 import { renderFormUploadReply } from './upload-result.js'
-import { beginUpload, type UploadWriter } from './upload-store.js'
+import { beginUpload, type StoredUpload, type UploadWriter } from './upload-store.js'
 
 // One client connection, one request (HTTP/1.0 closes after each response). The phases run in
 // order; bytes that arrive in a phase that does not want them are read and dropped, so that a
@@ -31,6 +46,8 @@ export type PermitAnswer = { granted: true; permitId: string } | { granted: fals
 /** What a worker gives each connection: settings, the log, the file resolver and the permit desk. */
 export interface WorkerServices {
   readonly config: Config
+  /** The request limits from `config`, built once per worker rather than once per connection. */
+  readonly parserLimits: Readonly<ParserLimits>
   readonly workerId: number
   readonly log: AccessLog
   readonly files: StaticFiles
@@ -108,20 +125,14 @@ export class Connection {
   #pendingBody: Buffer[] = []
   #bodyComplete = false
   #diskBusy = false
-  #stream: NodeJS.ReadableStream | null = null
+  #stream: ReadStream | null = null
   #clientAddress = '-'
 
   constructor(socket: Socket, services: WorkerServices, onClosed: (connection: Connection) => void) {
     this.#socket = socket
     this.#services = services
     this.#onClosed = onClosed
-    const { config } = services
-    this.#parser = new RequestParser({
-      maxRequestLineBytes: config.maxRequestLineBytes,
-      maxHeaderBytes: config.maxHeaderBytes,
-      maxHeaderCount: config.maxHeaderCount,
-      maxBodyBytes: config.maxBodyBytes,
-    })
+    this.#parser = new RequestParser(services.parserLimits)
     ;(socket as SocketWithConnection)[CONNECTION] = this
     // HTTP/1.0 clients may shut down their sending side once the request is out and still wait
     // for the answer (RFC 9112 §9.6 half-close). Node gives handed-over sockets
@@ -227,7 +238,7 @@ export class Connection {
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer)
     this.#headerTimer = null
     this.#lingerTimer = null
-    if (this.#stream !== null) (this.#stream as unknown as { destroy(): void }).destroy()
+    this.#stream?.destroy()
     this.#writeLog()
     if (this.#phase === Phase.Body || this.#phase === Phase.AwaitPermit) {
       // The slot is free only once the temp file is gone: a draining worker must not exit first.
@@ -332,7 +343,7 @@ export class Connection {
   }
 
   async #serveFile(head: RequestHead, target: ParsedTarget, wantBody: boolean): Promise<void> {
-    let found: Awaited<ReturnType<StaticFiles['lookup']>>
+    let found: Lookup
     try {
       found = await this.#services.files.lookup(target, wantBody)
     } catch {
@@ -367,10 +378,10 @@ export class Connection {
     await this.#streamFile(head, file, headers)
   }
 
-  async #streamFile(head: RequestHead, file: { realPath: string; size: number }, headers: HeaderList): Promise<void> {
-    let handle: Awaited<ReturnType<StaticFiles['open']>>
+  async #streamFile(head: RequestHead, file: FileInfo, headers: HeaderList): Promise<void> {
+    let handle: FileHandle
     try {
-      handle = await this.#services.files.open(file as Parameters<StaticFiles['open']>[0])
+      handle = await this.#services.files.open(file)
     } catch {
       return this.#sendError(404)
     }
@@ -463,7 +474,7 @@ export class Connection {
       head.get('content-type'),
       filenameHintOf(head.get('x-file-name'), head.get('content-disposition')),
     )
-    let stored: Awaited<ReturnType<UploadWriter['commit']>>
+    let stored: StoredUpload
     try {
       stored = await upload.commit(extension)
     } catch (error) {
@@ -487,7 +498,7 @@ export class Connection {
   /** A multipart form: every file part committed, or none (see multipart-upload.ts). */
   async #commitForm(upload: MultipartUpload, head: RequestHead): Promise<void> {
     this.#phase = Phase.Committing
-    let files: Awaited<ReturnType<MultipartUpload['finish']>>
+    let files: StoredFormFile[]
     try {
       files = await upload.finish()
     } catch (error) {

@@ -63,6 +63,12 @@ export async function runWorker(): Promise<void> {
   })
   const services: WorkerServices = {
     config,
+    parserLimits: Object.freeze({
+      maxRequestLineBytes: config.maxRequestLineBytes,
+      maxHeaderBytes: config.maxHeaderBytes,
+      maxHeaderCount: config.maxHeaderCount,
+      maxBodyBytes: config.maxBodyBytes,
+    }),
     workerId,
     log,
     files,
