@@ -1,25 +1,8 @@
 // Requests parsed per second: this parser against Node's own llhttp, driven the way node's
 // benchmark/http/bench-parser.js drives it (HTTPParser: execute, then initialize for the next).
 // Run: pnpm --filter http10-parser bench   (prints a table; no assertions, see DESIGN.md)
-import { createRequire } from 'node:module'
 import { RequestParser } from '../src/index.js'
-
-interface LlhttpParser {
-  initialize(type: number, resource: object): void
-  execute(buffer: Buffer, offset?: number, length?: number): number | Error
-  [key: number]: unknown
-}
-interface LlhttpParserClass {
-  new (): LlhttpParser
-  REQUEST: number
-  kOnHeaders: number
-  kOnHeadersComplete: number
-  kOnBody: number
-  kOnMessageComplete: number
-}
-
-const require = createRequire(import.meta.url)
-const { HTTPParser } = require('node:_http_common') as { HTTPParser: LlhttpParserClass }
+import { HTTPParser } from '../test/llhttp.js'
 
 const CASES: ReadonlyArray<{ name: string; raw: Buffer }> = [
   {

@@ -1,30 +1,10 @@
 // Differential test against Node's own llhttp, reached the way node's
 // benchmark/http/bench-parser.js reaches it: HTTPParser from node:_http_common.
-import { createRequire } from 'node:module'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { KNOWN_METHODS } from '../src/index.js'
 import { parseInPieces } from './helpers.js'
-
-interface LlhttpParser {
-  initialize(type: number, resource: object): void
-  execute(buffer: Buffer, offset?: number, length?: number): number | Error
-  [key: number]: unknown
-}
-interface LlhttpParserClass {
-  new (): LlhttpParser
-  REQUEST: number
-  kOnHeaders: number
-  kOnHeadersComplete: number
-  kOnBody: number
-  kOnMessageComplete: number
-}
-
-const require = createRequire(import.meta.url)
-const { HTTPParser, methods: LLHTTP_METHODS } = require('node:_http_common') as {
-  HTTPParser: LlhttpParserClass
-  methods: string[]
-}
+import { HTTPParser, LLHTTP_METHODS } from './llhttp.js'
 
 /** What both parsers are compared on; a string is an error code or 'incomplete'. */
 type Result = { method: string; target: string; version: string; headers: string[]; body: string } | string
