@@ -23,7 +23,7 @@ import {
   type StoredFormFile,
 } from './multipart-upload.js'
 import { errorBody, type HeaderList, responseHead } from './responses.js'
-import type { FileInfo, Lookup, StaticFiles } from './static-files.js'
+import { errorLookup, type FileInfo, type Lookup, type StaticFiles } from './static-files.js'
 import { chooseUploadExtension, filenameHintOf } from './upload-name.js'
 import { UPLOAD_PAGE } from './upload-page.js'
 import { renderFormUploadReply } from './upload-result.js'
@@ -39,6 +39,7 @@ type Phase = (typeof Phase)[keyof typeof Phase]
 
 export const UPLOAD_ROUTE = '/upload'
 const LINGER_MS = 2000
+const RETRY_SOON: HeaderList = [['Retry-After', 1]]
 const CLIENT_CLOSED_STATUS = 499 // nginx's code for "client closed the request": logged, never sent
 
 export type PermitAnswer = { granted: true; permitId: string } | { granted: false; retryAfterSeconds: number }
@@ -102,9 +103,12 @@ function onUploadFailure(this: Connection, error: Error): void {
   this.failUpload(error)
 }
 
+/** The status for a failed upload write: a full disk is 507, out of descriptors 503, else 500. */
 function fsErrorStatus(error: unknown): number {
   const code = (error as NodeJS.ErrnoException).code
-  return code === 'ENOSPC' || code === 'EDQUOT' ? 507 : 500
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 507
+  if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') return 503
+  return 500
 }
 
 export class Connection {
@@ -161,11 +165,11 @@ export class Connection {
   }
 
   /** Answers at once without reading a request (the worker is full): 503 and a lingering close. */
-  reject(status: number, detail: string): void {
+  reject(): void {
     this.#clientAddress = this.#socket.remoteAddress ?? '-'
     this.#socket.on('data', onSocketData)
     this.#socket.setTimeout(LINGER_MS, onSocketTimeout)
-    this.#sendError(status, detail, [['Retry-After', 1]])
+    this.#sendBusy()
   }
 
   handleData(chunk: Buffer): void {
@@ -254,7 +258,7 @@ export class Connection {
     this.#head = head
     const slot = this.#services.claimSlot(this)
     if (slot === 'full') {
-      this.#sendError(503, 'server busy, try again', [['Retry-After', 1]])
+      this.#sendBusy()
     } else if (slot === 'queued') {
       this.#phase = Phase.AwaitSlot // body bytes that come meanwhile wait in #pendingBody
       this.#socket.pause()
@@ -355,6 +359,8 @@ export class Connection {
         return this.#sendError(404)
       case 'forbidden':
         return this.#sendError(403)
+      case 'unavailable':
+        return this.#sendBusy()
       case 'redirect':
         return this.#send(301, [['Location', found.location]], errorBody(301))
       case 'directory':
@@ -382,8 +388,10 @@ export class Connection {
     let handle: FileHandle
     try {
       handle = await this.#services.files.open(file)
-    } catch {
-      return this.#sendError(404)
+    } catch (error) {
+      const failed = errorLookup(error)
+      if (failed.kind === 'unavailable') return this.#sendBusy()
+      return this.#sendError(failed.kind === 'forbidden' ? 403 : 404)
     }
     if (this.#socket.destroyed) {
       await handle.close()
@@ -437,7 +445,7 @@ export class Connection {
     } catch (error) {
       this.#releasePermit()
       if (error instanceof MultipartError) return this.#sendError(error.status, error.message)
-      return this.#sendError(fsErrorStatus(error), 'could not store the upload')
+      return this.#sendStoreError(error)
     }
     if (this.#socket.destroyed) return this.#abortUpload()
     if (!(this.#upload instanceof MultipartUpload)) this.#upload.onFailure(onUploadFailure.bind(this))
@@ -480,7 +488,7 @@ export class Connection {
     } catch (error) {
       this.#upload = null
       this.#releasePermit()
-      return this.#sendError(fsErrorStatus(error), 'could not store the upload')
+      return this.#sendStoreError(error)
     }
     this.#upload = null
     this.#releasePermit()
@@ -505,7 +513,7 @@ export class Connection {
       this.#upload = null
       this.#releasePermit()
       if (error instanceof MultipartError) return this.#sendError(error.status, error.message)
-      return this.#sendError(fsErrorStatus(error), 'could not store the upload')
+      return this.#sendStoreError(error)
     }
     this.#upload = null
     this.#releasePermit()
@@ -536,7 +544,7 @@ export class Connection {
     if (this.#phase !== Phase.Body) return
     this.#phase = Phase.Committing // the rest of the body is dropped from here on
     // Answer once the temp file is gone, so that the space is free when the client hears of it.
-    void this.#abortUpload().finally(() => this.#sendError(fsErrorStatus(error), 'could not store the upload'))
+    void this.#abortUpload().finally(() => this.#sendStoreError(error))
   }
 
   async #abortUpload(): Promise<void> {
@@ -551,6 +559,17 @@ export class Connection {
     if (this.#permitId === null) return
     this.#services.releasePermit(this.#permitId)
     this.#permitId = null
+  }
+
+  /** 503 with Retry-After: full pool and queue, too many connections, or out of descriptors. */
+  #sendBusy(): void {
+    this.#sendError(503, 'server busy, try again', RETRY_SOON)
+  }
+
+  #sendStoreError(error: unknown): void {
+    const status = fsErrorStatus(error)
+    if (status === 503) this.#sendBusy()
+    else this.#sendError(status, 'could not store the upload')
   }
 
   #sendError(status: number, detail?: string, headers?: HeaderList): void {

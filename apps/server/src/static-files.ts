@@ -22,6 +22,8 @@ export type Lookup =
   | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'not-found' }
   | { readonly kind: 'forbidden' }
+  /** Out of descriptors or memory (EMFILE, ENFILE, ENOMEM): the file may well exist; try again. */
+  | { readonly kind: 'unavailable' }
   /** A directory without index.html, with `listDirectories` on (issue 8): the caller lists it. */
   | { readonly kind: 'directory'; readonly realPath: string; readonly root: string }
 
@@ -63,11 +65,17 @@ export interface StaticFilesOptions {
 
 const NOT_FOUND: Lookup = { kind: 'not-found' }
 const FORBIDDEN: Lookup = { kind: 'forbidden' }
+const UNAVAILABLE: Lookup = { kind: 'unavailable' }
 
-function errorLookup(error: unknown): Lookup {
+/** What a failed realpath/stat/open means for the client: missing, forbidden, or try again. */
+export function errorLookup(error: unknown): Lookup {
   const code = (error as NodeJS.ErrnoException).code
-  return code === 'EACCES' || code === 'EPERM' ? FORBIDDEN : NOT_FOUND
+  if (code === 'EACCES' || code === 'EPERM') return FORBIDDEN
+  if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') return UNAVAILABLE
+  return NOT_FOUND
 }
+
+type Resolved = { readonly realPath: string; readonly stats: Stats }
 
 function isHiddenRelative(relative: string): boolean {
   return relative.startsWith('.') || relative.includes(`${path.sep}.`)
@@ -95,15 +103,15 @@ export class StaticFiles {
     const fast = this.#revalidate(target)
     if (fast !== null) return fast
     const found = await this.#resolve(target.relativePath)
-    if (found === null) return NOT_FOUND
-    if (typeof found === 'string') return found === 'forbidden' ? FORBIDDEN : NOT_FOUND
+    if ('kind' in found) return found
     let { realPath, stats } = found
     if (stats.isDirectory()) {
       // Relative links in an index page only work under a trailing slash, as nginx and Caddy know.
       if (!target.isDirectory) return { kind: 'redirect', location: `${encodeURI(target.pathname)}/` }
       const index = await this.#resolve(path.join(target.relativePath, INDEX_FILE))
-      if (index === null || typeof index === 'string' || !index.stats.isFile()) {
-        const list = this.#options.listDirectories === true && index === null
+      if ('kind' in index && index !== NOT_FOUND) return index
+      if ('kind' in index || !index.stats.isFile()) {
+        const list = this.#options.listDirectories === true && index === NOT_FOUND
         return list ? { kind: 'directory', realPath, root: this.#root } : NOT_FOUND
       }
       ;({ realPath, stats } = index)
@@ -146,21 +154,22 @@ export class StaticFiles {
     return open(file.realPath, 'r')
   }
 
-  async #resolve(relativePath: string): Promise<{ realPath: string; stats: Stats } | 'forbidden' | null> {
+  /** The real path (inside the root, not hidden) and its stats, or the Lookup that answers instead. */
+  async #resolve(relativePath: string): Promise<Resolved | Lookup> {
     let realPath: string
     try {
       realPath = await realpath(path.join(this.#root, relativePath))
     } catch (error) {
-      return errorLookup(error) === FORBIDDEN ? 'forbidden' : null
+      return errorLookup(error)
     }
     if (realPath !== this.#root) {
-      if (!realPath.startsWith(this.#root) || realPath[this.#root.length] !== path.sep) return null
-      if (isHiddenRelative(realPath.slice(this.#root.length + 1))) return null
+      if (!realPath.startsWith(this.#root) || realPath[this.#root.length] !== path.sep) return NOT_FOUND
+      if (isHiddenRelative(realPath.slice(this.#root.length + 1))) return NOT_FOUND
     }
     try {
       return { realPath, stats: await stat(realPath) }
     } catch (error) {
-      return errorLookup(error) === FORBIDDEN ? 'forbidden' : null
+      return errorLookup(error)
     }
   }
 

@@ -134,7 +134,7 @@ export async function runWorker(): Promise<void> {
     socket.on('error', ignoreError)
     live.add(socket)
     const connection = new Connection(socket, services, onConnectionClosed)
-    if (live.size > config.maxConnections) connection.reject(503, 'server busy, try again')
+    if (live.size > config.maxConnections) connection.reject()
     else connection.start()
   }
   // Confirm hand-offs once per event-loop turn: the supervisor then closes its copies.
