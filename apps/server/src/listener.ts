@@ -38,6 +38,9 @@ export function listenAndAccept(config: Config, onConnection: (socket: net.Socke
     server.once('error', onError)
     server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError)
+      // After start-up an accept error (EMFILE past libuv's reserve descriptor) is reported, not
+      // thrown: an 'error' event without a listener would take the supervisor down.
+      server.on('error', (error) => process.stderr.write(`threadserve: listener: ${error.message}\n`))
       resolve({ address: server.address() as net.AddressInfo, sharedHandle: null, close: () => server.close() })
     })
   })

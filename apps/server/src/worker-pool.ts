@@ -53,8 +53,6 @@ interface Worker {
   handedOff: Map<number, Socket>
   /** The previous sweep's unconfirmed sockets: still unconfirmed at the next sweep, they are closed. */
   overdue: Map<number, Socket>
-  /** Sweeps in a row that found overdue hand-offs and no confirmation at all (see WEDGED_SWEEPS). */
-  silentSweeps: number
 }
 
 // Sockets are sent with keepOpen and closed here once the worker confirms it has them. Without
@@ -65,11 +63,6 @@ const KEEP_OPEN = { keepOpen: true } as const
 // take the descriptor: EMFILE) must not pin the socket in the supervisor: after one to two sweeps,
 // our copy is closed anyway.
 const HANDOFF_SWEEP_MS = 1000
-// Node passes one handle at a time per child and waits for the child's acknowledgement; a handle
-// the child could not take (EMFILE) can leave that queue waiting forever, so every later
-// connection to the worker is lost. A worker that confirms nothing for this many sweeps while
-// hand-offs are overdue is wedged: it is killed and replaced (a fresh channel, a fresh queue).
-const WEDGED_SWEEPS = 3
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal === null ? `exited with code ${code}` : `was killed by ${signal}`
@@ -198,7 +191,6 @@ export class WorkerPool {
       readyTimer: null,
       handedOff: new Map(),
       overdue: new Map(),
-      silentSweeps: 0,
     }
     this.#slots[id - 1] = worker
 
@@ -217,7 +209,6 @@ export class WorkerPool {
     })
     channel.on('permit-release', (message) => this.#options.permits.release(owner, message.permitId))
     channel.on('accepted', (message) => {
-      worker.silentSweeps = 0
       for (const id of message.ids) {
         const socket = worker.handedOff.get(id) ?? worker.overdue.get(id)
         if (socket === undefined) continue
@@ -259,14 +250,9 @@ export class WorkerPool {
   #sweepHandOffs(): void {
     for (const worker of [...this.#slots, ...this.#retiring]) {
       if (worker === null) continue
-      worker.silentSweeps = worker.overdue.size > 0 ? worker.silentSweeps + 1 : 0
       for (const socket of worker.overdue.values()) socket.destroy()
       worker.overdue = worker.handedOff
       worker.handedOff = new Map()
-      if (worker.silentSweeps >= WEDGED_SWEEPS && worker.child.exitCode === null) {
-        this.#options.report(`worker ${worker.id} (pid ${worker.child.pid}) confirms no connections; replacing it`)
-        worker.child.kill('SIGKILL')
-      }
     }
   }
 
