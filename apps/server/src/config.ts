@@ -18,6 +18,11 @@ const SETTINGS = {
     fallback: '1024',
     help: 'open connections per worker, idle ones included (then 503)',
   },
+  backlog: {
+    kind: 'integer',
+    fallback: '4096',
+    help: 'connections the kernel queues before they are accepted (capped by net.core.somaxconn)',
+  },
   maxPosts: { kind: 'integer', fallback: '5', help: 'POST uploads in progress server-wide (then 503)' },
   root: { kind: 'string', fallback: './static', help: 'directory served by GET/HEAD' },
   uploadDir: { kind: 'string', fallback: '', help: 'where POST /upload stores files (default <root>/uploads)' },
@@ -92,6 +97,7 @@ const RawConfig = z.strictObject({
   poolSize: Integer.pipe(z.number().min(1).max(10_000)),
   queueSize: Integer.pipe(z.number().max(100_000)),
   maxConnections: Integer.pipe(z.number().min(1).max(1_000_000)),
+  backlog: Integer.pipe(z.number().min(1).max(65535)),
   maxPosts: Integer.pipe(z.number().min(1).max(10_000)),
   root: z.string().min(1),
   uploadDir: z.string(),
@@ -129,6 +135,8 @@ export interface Config {
   readonly poolSize: number
   readonly queueSize: number
   readonly maxConnections: number
+  /** listen(2) backlog: a burst of connects bigger than this, arriving faster than they are accepted, is lost. */
+  readonly backlog: number
   readonly maxPosts: number
   readonly root: string
   readonly uploadDir: string
@@ -210,6 +218,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
       poolSize: parsed.poolSize,
       queueSize: parsed.queueSize,
       maxConnections: parsed.maxConnections,
+      backlog: parsed.backlog,
       maxPosts: parsed.maxPosts,
       root,
       uploadDir: parsed.uploadDir === '' ? path.join(root, 'uploads') : path.resolve(base, parsed.uploadDir),

@@ -11,8 +11,6 @@ import { UsageError } from './errors.js'
 // spreads connections (node:cluster's SCHED_NONE does the same). The supervisor never polls it,
 // so it can still give the handle to a restarted worker.
 
-const LISTEN_BACKLOG = 511
-
 export interface Listener {
   readonly address: net.AddressInfo
   /** The bound handle for the workers (kernel balancing), or null. */
@@ -36,7 +34,7 @@ export function listenAndAccept(config: Config, onConnection: (socket: net.Socke
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => reject(usageErrorFor(error.code, config) ?? error)
     server.once('error', onError)
-    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
+    server.listen({ port: config.port, host: config.host, backlog: config.backlog }, () => {
       server.off('error', onError)
       // After start-up an accept error (EMFILE past libuv's reserve descriptor) is reported, not
       // thrown: an 'error' event without a listener would take the supervisor down.

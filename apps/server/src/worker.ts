@@ -157,7 +157,7 @@ export async function runWorker(): Promise<void> {
     const server = createServer({ pauseOnConnect: true }, admit)
     listener = server
     server.on('error', (error) => process.stderr.write(`threadserve worker ${workerId}: listener: ${error.message}\n`))
-    server.listen(handle, () => channel.send({ type: 'listening', v: 1 }))
+    server.listen(handle, config.backlog, () => channel.send({ type: 'listening', v: 1 }))
   })
 
   const drain = (deadline: number): void => {

@@ -54,6 +54,7 @@ const BAD_CONFIG: { name: string; args?: string[]; env?: Record<string, string>;
   { name: 'zero pool size', args: ['--pool-size', '0'], names: '--pool-size' },
   { name: 'negative queue size', args: ['--queue-size', '-3'], names: '--queue-size' },
   { name: 'zero max posts', args: ['--max-posts', '0'], names: '--max-posts' },
+  { name: 'zero backlog', args: ['--backlog', '0'], names: '--backlog' },
   { name: 'zero max body', args: ['--max-body', '0'], names: '--max-body' },
   { name: 'unknown size unit', args: ['--max-body', '10XB'], names: '--max-body' },
   { name: 'size beyond 2^53', args: ['--max-body', '99999999999999999999'], names: '--max-body' },
