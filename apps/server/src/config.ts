@@ -34,6 +34,21 @@ const SETTINGS = {
   logFormat: { kind: 'enum', fallback: 'text', help: 'access log format: text or json' },
   headerTimeout: { kind: 'duration', fallback: '10s', help: 'time to receive the request head (then 408)' },
   bodyTimeout: { kind: 'duration', fallback: '30s', help: 'longest pause while receiving a body (then 408)' },
+  keepAlive: {
+    kind: 'boolean',
+    fallback: 'false',
+    help: 'keep connections open for clients that ask (HTTP/1.0 keep-alive, HTTP/1.1); off: every response closes',
+  },
+  keepAliveTimeout: {
+    kind: 'duration',
+    fallback: '5s',
+    help: 'with --keep-alive: how long a connection may sit idle between requests',
+  },
+  keepAliveRequests: {
+    kind: 'integer',
+    fallback: '1000',
+    help: 'with --keep-alive: requests served on one connection before it closes',
+  },
   shutdownGrace: { kind: 'duration', fallback: '10s', help: 'time in-flight requests get on SIGINT/SIGTERM' },
   balance: {
     kind: 'enum',
@@ -119,6 +134,9 @@ const RawConfig = z.strictObject({
   logFormat: z.enum(['text', 'json']),
   headerTimeout: withUnits(parseDuration, '10s').pipe(z.number().min(1).max(MAX_TIMER_MS)),
   bodyTimeout: withUnits(parseDuration, '30s').pipe(z.number().min(1).max(MAX_TIMER_MS)),
+  keepAlive: Bool,
+  keepAliveTimeout: withUnits(parseDuration, '5s').pipe(z.number().min(1).max(MAX_TIMER_MS)),
+  keepAliveRequests: Integer.pipe(z.number().min(1).max(1_000_000)),
   shutdownGrace: withUnits(parseDuration, '10s').pipe(z.number().min(0).max(MAX_TIMER_MS)),
   balance: z.enum(['supervisor', 'kernel']),
   pidFile: z.string(),
@@ -148,6 +166,10 @@ export interface Config {
   readonly logFormat: 'text' | 'json'
   readonly headerTimeoutMs: number
   readonly bodyTimeoutMs: number
+  /** --keep-alive: persistent connections for clients that ask; off, every response closes (DESIGN.md). */
+  readonly keepAlive: boolean
+  readonly keepAliveTimeoutMs: number
+  readonly keepAliveRequests: number
   readonly shutdownGraceMs: number
   /** 'supervisor': it accepts and hands sockets round-robin; 'kernel': workers accept on a shared handle. */
   readonly balance: 'supervisor' | 'kernel'
@@ -230,6 +252,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
       logFormat: parsed.logFormat,
       headerTimeoutMs: parsed.headerTimeout,
       bodyTimeoutMs: parsed.bodyTimeout,
+      keepAlive: parsed.keepAlive,
+      keepAliveTimeoutMs: parsed.keepAliveTimeout,
+      keepAliveRequests: parsed.keepAliveRequests,
       shutdownGraceMs: parsed.shutdownGrace,
       balance: parsed.balance,
       pidFile: parsed.pidFile === '' ? null : path.resolve(base, parsed.pidFile),

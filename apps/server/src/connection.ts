@@ -15,6 +15,7 @@ import { BASIC_CHALLENGE, type BasicAuthenticator } from './basic-auth.js'
 import type { Config } from './config.js'
 import { buildListingResponse } from './directory-listing.js'
 import { formatHttpDate, parseHttpDate } from './http-date.js'
+import { wantsKeepAlive } from './keep-alive.js'
 import {
   beginMultipartUpload,
   isMultipartForm,
@@ -29,10 +30,12 @@ import { UPLOAD_PAGE } from './upload-page.js'
 import { renderFormUploadReply } from './upload-result.js'
 import { beginUpload, type StoredUpload, type UploadWriter } from './upload-store.js'
 
-// One client connection, one request (HTTP/1.0 closes after each response). The phases run in
-// order; bytes that arrive in a phase that does not want them are read and dropped, so that a
+// One client connection: one request (HTTP/1.0 closes after each response), or with --keep-alive
+// a series of them for clients that ask. The phases run in order for each request; on a closing
+// response, bytes that arrive in a phase that does not want them are read and dropped, so that a
 // client still sending when we answer sees our response instead of a reset (a "lingering close",
-// as nginx does).
+// as nginx does). On a persistent connection, bytes past the request (a pipelined next request)
+// are held, and the socket paused, until the response is written; then the phases start over.
 
 const Phase = { Head: 0, AwaitSlot: 1, AwaitPermit: 2, Body: 3, Committing: 4, Responding: 5, Closing: 6 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
@@ -41,6 +44,7 @@ export const UPLOAD_ROUTE = '/upload'
 const LINGER_MS = 2000
 const RETRY_SOON: HeaderList = [['Retry-After', 1]]
 const CLIENT_CLOSED_STATUS = 499 // nginx's code for "client closed the request": logged, never sent
+const EMPTY = Buffer.alloc(0)
 
 export type PermitAnswer = { granted: true; permitId: string } | { granted: false; retryAfterSeconds: number }
 
@@ -64,6 +68,10 @@ export interface WorkerServices {
    * starve requests that are ready to be served.
    */
   claimSlot(connection: Connection): 'granted' | 'queued' | 'full'
+  /** Gives back the slot (or queue place) of a request that is done; a no-op when it holds none. */
+  releaseSlot(connection: Connection): void
+  /** The worker is shutting down: persistent connections close after their current response. */
+  isDraining(): boolean
 }
 
 const CONNECTION = Symbol('connection')
@@ -99,6 +107,10 @@ function onResponseFlushed(this: Socket): void {
   connectionOf(this).handleFlushed()
 }
 
+function onKeepAliveIdle(connection: Connection): void {
+  connection.closeIfIdle()
+}
+
 function onUploadFailure(this: Connection, error: Error): void {
   this.failUpload(error)
 }
@@ -116,8 +128,8 @@ export class Connection {
   readonly #services: WorkerServices
   readonly #parser: RequestParser
   readonly #onClosed: (connection: Connection) => void
-  readonly #startedAt = Date.now()
-  readonly #startedTick = performance.now()
+  #startedAt = Date.now()
+  #startedTick = performance.now()
   #phase: Phase = Phase.Head
   #head: RequestHead | null = null
   #status = 0
@@ -131,6 +143,16 @@ export class Connection {
   #diskBusy = false
   #stream: ReadStream | null = null
   #clientAddress = '-'
+  // Keep-alive (--keep-alive): per request, whether the client asked and we may keep the
+  // connection; whether the parser saw the whole request (only then is the next byte a new one).
+  #keepAlive = false
+  #requestDone = false
+  #betweenRequests = false
+  #peerEnded = false
+  #requests = 0
+  #bytesAtStart = 0
+  #next: Buffer | null = null
+  #onWritten: ((error?: Error | null) => void) | null = null
 
   constructor(socket: Socket, services: WorkerServices, onClosed: (connection: Connection) => void) {
     this.#socket = socket
@@ -172,31 +194,101 @@ export class Connection {
     this.#sendBusy()
   }
 
+  /** True while a request is being read or answered (not before the first, not between two). */
+  get inRequest(): boolean {
+    return this.#head !== null || this.#status !== 0
+  }
+
   handleData(chunk: Buffer): void {
     const phase = this.#phase
     if (phase !== Phase.Head && phase !== Phase.Body && phase !== Phase.AwaitPermit && phase !== Phase.AwaitSlot) {
-      return // lingering: drop
+      // A complete request being answered on a persistent connection: this is the next request.
+      if (this.#keepAlive && this.#requestDone && phase !== Phase.Closing) this.#holdNext(chunk)
+      return // otherwise lingering (or the rest of a body we refused): drop
     }
+    if (this.#betweenRequests) this.#beginNextRequest()
     let head: RequestHead | null
     let body: Buffer | null
     let done: boolean
+    let leftover: Buffer | null
     try {
       const step = this.#parser.push(chunk)
       head = step.head
       body = step.body
       done = step.done
+      leftover = step.leftover
     } catch (error) {
       if (!(error instanceof ParseError)) throw error
       this.#sendError(error.status, error.message)
       return
     }
+    // Decided before routing: a response sent at once must already know whether to persist.
+    if (head !== null) this.#keepAlive = this.#mayKeepAlive(head)
+    if (done) this.#requestDone = true
+    if (leftover !== null && this.#keepAlive) this.#holdNext(leftover)
     if (head !== null) this.#onHead(head)
     if (body !== null && body.length > 0) this.#onBody(body)
     if (done) this.#onBodyEnd()
   }
 
+  #mayKeepAlive(head: RequestHead): boolean {
+    const config = this.#services.config
+    return config.keepAlive && this.#requests + 1 < config.keepAliveRequests && wantsKeepAlive(head)
+  }
+
+  /** Bytes of the next request, sent before this response is out: kept, and reading paused. */
+  #holdNext(chunk: Buffer): void {
+    this.#next = this.#next === null ? chunk : Buffer.concat([this.#next, chunk])
+    this.#socket.pause()
+  }
+
+  /** The first byte of the next request on a persistent connection: its header timeout starts. */
+  #beginNextRequest(): void {
+    this.#betweenRequests = false
+    if (this.#headerTimer !== null) clearTimeout(this.#headerTimer)
+    this.#headerTimer = setTimeout(onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
+    this.#startedAt = Date.now()
+    this.#startedTick = performance.now()
+  }
+
+  /** A persistent response is written: log it, free the slot, and read the next request. */
+  #responseWritten(error?: Error | null): void {
+    const socket = this.#socket
+    if (error || socket.destroyed) return // handleClose logs and frees the slot
+    this.#writeLog()
+    this.#services.releaseSlot(this)
+    this.#requests++
+    this.#head = null
+    this.#status = 0
+    this.#logged = false
+    this.#keepAlive = false
+    this.#requestDone = false
+    this.#bodyComplete = false
+    this.#stream = null
+    this.#bytesAtStart = socket.bytesWritten
+    this.#parser.reset()
+    this.#phase = Phase.Head
+    this.#betweenRequests = true
+    this.#headerTimer = setTimeout(onKeepAliveIdle, this.#services.config.keepAliveTimeoutMs, this)
+    const next = this.#next
+    this.#next = null
+    socket.resume()
+    if (next !== null) this.handleData(next)
+    if (this.#peerEnded && this.#phase === Phase.Head) this.handleEnd()
+  }
+
+  /** Closes a persistent connection that waits for its next request (idle timeout, shutdown). */
+  closeIfIdle(): void {
+    if (!this.#betweenRequests || this.#socket.destroyed) return
+    if (this.#headerTimer !== null) clearTimeout(this.#headerTimer)
+    this.#headerTimer = null
+    this.#phase = Phase.Closing
+    this.#socket.end()
+  }
+
   /** The client will send nothing more: fine once the request is complete, an error before. */
   handleEnd(): void {
+    this.#peerEnded = true
     const phase = this.#phase
     if (phase === Phase.Head) {
       try {
@@ -401,16 +493,19 @@ export class Connection {
     const stream = handle.createReadStream({ start: 0, end: file.size - 1, highWaterMark: 64 * 1024 })
     this.#stream = stream
     this.#status = 200
-    this.#phase = Phase.Closing
+    const persist = this.#shouldPersist(200)
+    this.#phase = persist ? Phase.Responding : Phase.Closing
     const socket = this.#socket
     socket.resume()
-    if (head.version !== '0.9') socket.write(responseHead(200, file.size, headers), 'latin1')
+    if (head.version !== '0.9') socket.write(responseHead(200, file.size, headers, persist), 'latin1')
     stream.on('error', () => socket.destroy())
     stream.on('end', () => {
       // A file that shrank under us delivered fewer bytes than promised: the client must see a
       // truncated response (reset), not a short one that looks complete.
       if (stream.bytesRead < file.size) socket.destroy()
-      else if (!socket.destroyed) socket.end()
+      else if (socket.destroyed) return
+      else if (persist) socket.write(EMPTY, this.#writtenCallback())
+      else socket.end()
     })
     stream.pipe(socket, { end: false })
   }
@@ -576,18 +671,42 @@ export class Connection {
     this.#send(status, [['Content-Type', 'text/plain; charset=utf-8'], ...(headers ?? [])], errorBody(status, detail))
   }
 
-  /** Writes a whole response and half-closes; later request bytes are read and dropped (lingering close). */
+  /**
+   * Whether the connection stays open after this response: the client asked, the whole request
+   * was read (so the next byte starts a new one), the answer is not an error that ends the
+   * exchange (timeouts, overload, server faults), and the worker is not shutting down.
+   */
+  #shouldPersist(status: number): boolean {
+    return this.#keepAlive && this.#requestDone && status < 500 && status !== 408 && !this.#services.isDraining()
+  }
+
+  #writtenCallback(): (error?: Error | null) => void {
+    this.#onWritten ??= (error) => this.#responseWritten(error)
+    return this.#onWritten
+  }
+
+  /**
+   * Writes a whole response. Closing: half-closes, and later request bytes are read and dropped
+   * (lingering close). Persistent: once written, the connection goes round for the next request.
+   */
   #send(status: number, headers: HeaderList, body: string | Buffer | null, contentLength?: number): void {
     if (this.#headerTimer !== null) clearTimeout(this.#headerTimer)
     this.#headerTimer = null
     this.#status = status
-    this.#phase = Phase.Closing
+    const persist = this.#shouldPersist(status)
+    this.#phase = persist ? Phase.Responding : Phase.Closing
     const socket = this.#socket
     if (socket.destroyed || socket.writableEnded) return
     const bodyBytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body
-    socket.cork() // head and body leave in one writev; end() uncorks
+    socket.cork() // head and body leave in one writev; end() or uncork() sends them
     if (this.#head?.version !== '0.9') {
-      socket.write(responseHead(status, contentLength ?? bodyBytes?.length ?? 0, headers), 'latin1')
+      const head = responseHead(status, contentLength ?? bodyBytes?.length ?? 0, headers, persist)
+      socket.write(head, 'latin1')
+    }
+    if (persist) {
+      socket.write(bodyBytes ?? EMPTY, this.#writtenCallback())
+      socket.uncork()
+      return
     }
     if (bodyBytes !== null) socket.write(bodyBytes)
     socket.end()
@@ -608,7 +727,7 @@ export class Connection {
       target: head?.target ?? '-',
       version: head === null ? '-' : `HTTP/${head.version}`,
       status: this.#status === 0 ? CLIENT_CLOSED_STATUS : this.#status,
-      bytes: this.#socket.bytesWritten,
+      bytes: this.#socket.bytesWritten - this.#bytesAtStart,
       durationMs: Math.round((performance.now() - this.#startedTick) * 1000) / 1000,
     })
   }

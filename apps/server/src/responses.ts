@@ -7,16 +7,22 @@ export type HeaderList = ReadonlyArray<readonly [string, string | number]>
 const NO_HEADERS: HeaderList = []
 
 /**
- * The head of every response this server sends: HTTP/1.0 (also to HTTP/1.1 clients, which then
- * know the connection closes), with Date, Server, Content-Length and Connection: close.
+ * The head of every response this server sends: HTTP/1.0 (also to HTTP/1.1 clients), with Date,
+ * Server, Content-Length and `Connection: close`, or `Connection: keep-alive` when the connection
+ * stays open for another request (`--keep-alive`, see keep-alive.ts).
  */
-export function responseHead(status: number, contentLength: number, headers: HeaderList = NO_HEADERS): string {
+export function responseHead(
+  status: number,
+  contentLength: number,
+  headers: HeaderList = NO_HEADERS,
+  keepAlive = false,
+): string {
   return formatResponseHead(status, [
     ['Date', httpDateNow()],
     ['Server', SERVER_HEADER],
     ...headers,
     ['Content-Length', contentLength],
-    ['Connection', 'close'],
+    ['Connection', keepAlive ? 'keep-alive' : 'close'],
   ])
 }
 

@@ -82,13 +82,15 @@ export async function runWorker(): Promise<void> {
     releasePermit(permitId: string): void {
       channel.send({ type: 'permit-release', v: 1, permitId })
     },
-    claimSlot: () => 'full', // replaced below, once the pool exists
+    claimSlot: () => 'full', // these three are replaced below, once the pool exists
+    releaseSlot: () => {},
+    isDraining: () => false,
   }
 
   // Every admitted connection reads its head at once (under the header timeout). A pool slot is
   // needed only to serve a request whose head is complete: at most pool-size at once, up to
   // queue-size more wait for one, 503 beyond. Open connections are capped by max-connections.
-  const live = new Set<Socket>()
+  const live = new Set<Connection>()
   const holding = new Set<Connection>()
   const waiting: Connection[] = []
   let active = 0
@@ -112,9 +114,7 @@ export async function runWorker(): Promise<void> {
     return 'queued'
   }
 
-  function onConnectionClosed(connection: Connection): void {
-    served++
-    live.delete(connection.socket)
+  function releaseSlot(connection: Connection): void {
     if (holding.delete(connection)) {
       active--
       while (active < config.poolSize && waiting.length > 0) {
@@ -127,13 +127,25 @@ export async function runWorker(): Promise<void> {
       const index = waiting.indexOf(connection)
       if (index !== -1) waiting.splice(index, 1)
     }
+  }
+  // A request on a persistent connection is done (--keep-alive); the connection stays.
+  services.releaseSlot = (connection: Connection): void => {
+    served++
+    releaseSlot(connection)
+  }
+  services.isDraining = () => draining
+
+  function onConnectionClosed(connection: Connection): void {
+    if (connection.inRequest) served++
+    live.delete(connection)
+    releaseSlot(connection)
     if (draining && live.size === 0) exitNow()
   }
 
   const admit = (socket: Socket): void => {
     socket.on('error', ignoreError)
-    live.add(socket)
     const connection = new Connection(socket, services, onConnectionClosed)
+    live.add(connection)
     if (live.size > config.maxConnections) connection.reject()
     else connection.start()
   }
@@ -164,6 +176,7 @@ export async function runWorker(): Promise<void> {
     if (draining) return
     draining = true
     listener?.close() // our copy of the shared handle: the other workers keep accepting
+    for (const connection of live) connection.closeIfIdle() // persistent ones waiting for a request
     if (live.size === 0) {
       exitNow()
       return
@@ -173,7 +186,7 @@ export async function runWorker(): Promise<void> {
       () => {
         // Cut off what is left, give aborted uploads a moment to remove their temp files
         // (onConnectionClosed exits as soon as all are closed), then leave regardless.
-        for (const socket of live) socket.destroy()
+        for (const connection of live) connection.socket.destroy()
         setTimeout(exitNow, ABORT_CLEANUP_MS).unref()
       },
       Math.max(0, deadline - Date.now()),
