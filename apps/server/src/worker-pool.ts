@@ -98,9 +98,14 @@ export class WorkerPool {
     return this.#pending.length
   }
 
-  /** Forks every worker; resolves once all of them are ready. */
+  /**
+   * Forks every worker; resolves once all of them are ready. The first starts alone: forked all at
+   * once, the workers share the cores while loading their modules and none is ready until nearly
+   * all are. Connections accepted meanwhile wait in the supervisor for the first ready worker.
+   */
   async start(): Promise<void> {
-    await Promise.all(this.#slots.map((_, index) => this.#spawn(index + 1)))
+    await this.#spawn(1)
+    await Promise.all(this.#slots.slice(1).map((_, index) => this.#spawn(index + 2)))
   }
 
   /** Hands a paused, accepted socket to the next ready worker (or keeps it until one is). */
