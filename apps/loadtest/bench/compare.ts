@@ -9,11 +9,16 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Report } from '../src/report.js'
 import { renderChart } from './chart.js'
+import type { BenchKit } from './kit.js'
+import { type LargeUploadResult, measureLargeUpload, renderLargeUpload } from './large-upload.js'
+import { measureStartup, renderStartup, type StartupRow } from './startup.js'
 
 // `pnpm bench:compare` (issue 5): ThreadServe against nginx, node:cluster + node:http and
 // python's http.server on loopback, same workloads, same run, servers alternated and started
-// fresh for every measurement; then ab vs autocannon vs loadtest on nginx. Writes
-// docs/benchmarks.md and docs/benchmarks.svg. Every process it starts it stops by pid.
+// fresh for every measurement; then start-up time and large uploads (issue 7, startup.ts and
+// large-upload.ts); then ab vs autocannon vs loadtest on nginx. Writes docs/benchmarks.md and
+// docs/benchmarks.svg. Every process it starts it stops by pid. BENCH_ONLY=extras runs only the
+// start-up and large-upload measurements and prints their sections to stdout, leaving docs/ alone.
 
 const execFileAsync = promisify(execFile)
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -23,6 +28,7 @@ const THREADSERVE = path.join(REPO, 'apps/server/dist/main.js')
 const NODE_CLUSTER = path.join(HERE, 'baselines/node-cluster.js')
 const AUTOCANNON = path.join(HERE, '../node_modules/autocannon/autocannon.js')
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3)
+const EXTRAS_ONLY = process.env.BENCH_ONLY === 'extras'
 const MEASURE_SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const WARMUP = '1s'
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
@@ -167,7 +173,13 @@ http {
 `
 }
 
-async function startServer(id: ServerId, dir: string, root: string, uploads: string): Promise<Running> {
+async function startServer(
+  id: ServerId,
+  dir: string,
+  root: string,
+  uploads: string,
+  extra: readonly string[] = [],
+): Promise<Running> {
   if (id === 'threadserve' || id === 'threadserve-2w' || id === 'threadserve-kernel') {
     const args = [
       THREADSERVE,
@@ -184,6 +196,7 @@ async function startServer(id: ServerId, dir: string, root: string, uploads: str
     ]
     if (id === 'threadserve-2w') args.push('--workers', '2')
     if (id === 'threadserve-kernel') args.push('--workers', '2', '--balance', 'kernel')
+    args.push(...extra)
     const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
     started.add(child)
     child.on('exit', () => started.delete(child))
@@ -401,6 +414,7 @@ async function compareTools(base: string): Promise<ToolRow[]> {
 
 async function main(): Promise<void> {
   const began = Date.now()
+  if (process.env.BENCH_ONLY !== undefined && !EXTRAS_ONLY) throw new Error('BENCH_ONLY: only "extras" is known')
   ensureTools()
   for (const file of [LOADTEST, THREADSERVE]) {
     if (!existsSync(file)) throw new Error(`${path.relative(REPO, file)} is missing: run pnpm build first`)
@@ -458,8 +472,25 @@ async function main(): Promise<void> {
   const samples = new Map<string, Sample[]>()
   let run = 0
   let tools: ToolRow[] = []
+  let startup: StartupRow[] = []
+  let largeUpload: LargeUploadResult | null = null
+  const kit: BenchKit = {
+    repetitions: REPETITIONS,
+    threadserve: THREADSERVE,
+    hasNginx: has('nginx'),
+    launch,
+    stop,
+    startServer,
+    makeRunDir,
+    freePort,
+    nginxConfig,
+    median,
+    spread,
+    fmt,
+    log,
+  }
   try {
-    for (let rep = 0; rep < REPETITIONS; rep++) {
+    for (let rep = 0; rep < (EXTRAS_ONLY ? 0 : REPETITIONS); rep++) {
       for (const workload of workloads) {
         // Alternate the order between repetitions so no server always runs first (or last).
         const order = [...workload.servers]
@@ -475,12 +506,20 @@ async function main(): Promise<void> {
         }
       }
     }
-    tools = await compareTools(base)
+    startup = await measureStartup(kit, base, path.join(base, 'root'))
+    largeUpload = await measureLargeUpload(kit, base, path.join(base, 'root'))
+    if (!EXTRAS_ONLY) tools = await compareTools(base)
   } finally {
     for (const child of started) await stop(child)
     await rm(base, { recursive: true, force: true })
   }
 
+  const extras = [...renderStartup(kit, startup), ...renderLargeUpload(kit, largeUpload)]
+  if (EXTRAS_ONLY) {
+    process.stdout.write(`${['## Machine', '', ...machineDescription(), '', ...extras].join('\n')}\n`)
+    log(`BENCH_ONLY=extras: printed only, docs/ left as they were (${fmt((Date.now() - began) / 1000)} s)`)
+    return
+  }
   const lines: string[] = []
   lines.push('# Benchmarks', '')
   lines.push(
@@ -533,6 +572,7 @@ async function main(): Promise<void> {
     chartData.push({ workload: workload.title, rows })
     lines.push('')
   }
+  lines.push(...extras)
   lines.push('## The load generator against ab and autocannon', '')
   lines.push(
     'Same nginx, GET 1 KiB, 32 connections, one request per connection (autocannon speaks HTTP/1.1, so it is told',
