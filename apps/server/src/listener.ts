@@ -5,8 +5,8 @@ import type { SendableHandle } from '@threadserve/ipc-protocol'
 import type { Config } from './config.js'
 import { UsageError } from './errors.js'
 
-// Where connections come in. `--balance supervisor`: the supervisor listens and accepts (paused)
-// and hands each socket to a worker. `--balance kernel`: the supervisor only binds the socket and
+// Where connections come in. `--balance supervisor`: the supervisor listens and accepts, and
+// hands each connection's raw handle to a worker (it never reads from it). `--balance kernel`: the supervisor only binds the socket and
 // hands the bound handle to every worker, which listens and accepts on it itself; the kernel
 // spreads connections (node:cluster's SCHED_NONE does the same). The supervisor never polls it,
 // so it can still give the handle to a restarted worker.
@@ -28,30 +28,49 @@ function usageErrorFor(code: string | undefined, config: Config): Error | undefi
   return undefined
 }
 
-/** Listens and accepts with pauseOnConnect; each accepted socket goes to `onConnection`. */
-export function listenAndAccept(config: Config, onConnection: (socket: net.Socket) => void): Promise<Listener> {
-  const server = net.createServer({ pauseOnConnect: true }, onConnection)
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => reject(usageErrorFor(error.code, config) ?? error)
-    server.once('error', onError)
-    server.listen({ port: config.port, host: config.host, backlog: config.backlog }, () => {
-      server.off('error', onError)
-      // After start-up an accept error (EMFILE past libuv's reserve descriptor) is reported, not
-      // thrown: an 'error' event without a listener would take the supervisor down.
-      server.on('error', (error) => process.stderr.write(`threadserve: listener: ${error.message}\n`))
-      resolve({ address: server.address() as net.AddressInfo, sharedHandle: null, close: () => server.close() })
-    })
-  })
-}
-
-interface TcpHandle {
+/**
+ * A raw libuv TCP handle (node's TCPWrap), as net._createServerHandle and a listening handle's
+ * `onconnection` give them: what node:cluster's round-robin hand-off uses, with no net.Socket
+ * (streams, event emitters, timers) built around it in the supervisor, which never reads from it.
+ */
+export interface TcpHandle {
   getsockname(out: Record<string, unknown>): number
-  close(): void
+  listen(backlog: number): number
+  onconnection: ((status: number, client?: TcpHandle) => void) | null
+  close(callback?: () => void): void
 }
 type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) => TcpHandle | number
 
 /** Binds (but does not listen on) the server socket, for the workers to listen on. */
 export async function bindForWorkers(config: Config): Promise<Listener> {
+  const { handle, address } = await bind(config)
+  return { address, sharedHandle: handle, close: () => handle.close() }
+}
+
+/**
+ * Listens and accepts in the supervisor; each accepted connection goes to `onConnection` as a
+ * raw handle, to be passed to a worker as it is (the worker builds the net.Socket).
+ */
+export async function listenAndAccept(config: Config, onConnection: (client: TcpHandle) => void): Promise<Listener> {
+  const { handle, address } = await bind(config)
+  const status = handle.listen(config.backlog)
+  if (status < 0) {
+    handle.close()
+    const code = getSystemErrorName(status)
+    throw usageErrorFor(code, config) ?? new Error(`cannot listen on ${config.host}:${config.port}: ${code}`)
+  }
+  handle.onconnection = (result, client) => {
+    // An accept error (EMFILE past libuv's reserve descriptor) is reported, never thrown.
+    if (result < 0 || client === undefined) {
+      process.stderr.write(`threadserve: listener: accept: ${getSystemErrorName(result)}\n`)
+      return
+    }
+    onConnection(client)
+  }
+  return { address, sharedHandle: null, close: () => handle.close() }
+}
+
+async function bind(config: Config): Promise<{ handle: TcpHandle; address: net.AddressInfo }> {
   let resolved: { address: string; family: number }
   try {
     resolved = await lookup(config.host)
@@ -68,5 +87,5 @@ export async function bindForWorkers(config: Config): Promise<Listener> {
   const out: Record<string, unknown> = {}
   handle.getsockname(out)
   const address = { address: String(out.address), family: String(out.family), port: Number(out.port) }
-  return { address, sharedHandle: handle, close: () => handle.close() }
+  return { handle, address }
 }

@@ -1,10 +1,10 @@
 import { unlinkSync, writeFileSync } from 'node:fs'
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { acquireFileLock, type FileLockHandle, LockError } from '@threadserve/locking'
 import type { Config } from './config.js'
 import { UsageError } from './errors.js'
-import { bindForWorkers, listenAndAccept } from './listener.js'
+import { bindForWorkers, listenAndAccept, type TcpHandle } from './listener.js'
 import { PermitDesk } from './permit-desk.js'
 import { checkStartup } from './preflight.js'
 import { removeTempFiles } from './upload-store.js'
@@ -79,13 +79,13 @@ export async function runSupervisor(config: Config): Promise<number> {
     if (removed > 0) report(`removed ${removed} unfinished upload(s) left by an earlier run`)
 
     const permits = new PermitDesk(config.maxPosts)
-    let dispatch = (socket: Socket): void => {
-      socket.destroy()
+    let dispatch = (client: TcpHandle): void => {
+      client.close()
     }
     const listener =
       config.balance === 'kernel'
         ? await bindForWorkers(config)
-        : await listenAndAccept(config, (socket) => dispatch(socket))
+        : await listenAndAccept(config, (client) => dispatch(client))
     const pool = new WorkerPool({
       count: config.workers,
       script: WORKER_SCRIPT,
@@ -101,7 +101,7 @@ export async function runSupervisor(config: Config): Promise<number> {
         void pool.stop(Date.now()).then(() => resolveExit(1))
       },
     })
-    dispatch = (socket) => pool.dispatch(socket)
+    dispatch = (client) => pool.dispatch(client)
     let stopping = false
     const stop = (signal: string): void => {
       if (stopping) {

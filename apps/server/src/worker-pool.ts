@@ -1,5 +1,4 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import type { Socket } from 'node:net'
 import {
   type Channel,
   connectToWorker,
@@ -7,6 +6,7 @@ import {
   type SupervisorMessage,
   type WorkerMessage,
 } from '@threadserve/ipc-protocol'
+import type { TcpHandle } from './listener.js'
 import type { PermitDesk } from './permit-desk.js'
 import { removeTempFiles } from './upload-store.js'
 
@@ -49,20 +49,13 @@ interface Worker {
   retiring: boolean
   onReady: (() => void) | null
   readyTimer: NodeJS.Timeout | null
-  /** Sockets sent to this worker that it has not confirmed ('accepted') yet, by connection id. */
-  handedOff: Map<number, Socket>
-  /** The previous sweep's unconfirmed sockets: still unconfirmed at the next sweep, they are closed. */
-  overdue: Map<number, Socket>
+  /**
+   * Connections dispatched to this worker that Node has not written to its pipe yet: Node sends
+   * one handle at a time per child and queues the rest until the worker acknowledges the one in
+   * flight. If the worker dies meanwhile, Node drops that queue without closing anything.
+   */
+  unsent: Set<TcpHandle>
 }
-
-// Sockets are sent with keepOpen and closed here once the worker confirms it has them. Without
-// that, a socket still queued inside Node (one handle in flight per child) when the worker dies
-// was dropped with neither side closing it, and its client waited forever.
-const KEEP_OPEN = { keepOpen: true } as const
-// A confirmation normally comes within milliseconds. One that never comes (the worker could not
-// take the descriptor: EMFILE) must not pin the socket in the supervisor: after one to two sweeps,
-// our copy is closed anyway.
-const HANDOFF_SWEEP_MS = 1000
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal === null ? `exited with code ${code}` : `was killed by ${signal}`
@@ -76,7 +69,7 @@ export class WorkerPool {
   readonly #retiring = new Set<Worker>()
   #rotation: Worker[] = []
   #next = 0
-  #pending: Socket[] = []
+  #pending: TcpHandle[] = []
   #sequence = 0
   #stopping = false
   readonly #cleanups = new Set<Promise<number>>()
@@ -84,7 +77,6 @@ export class WorkerPool {
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options
-    setInterval(() => this.#sweepHandOffs(), HANDOFF_SWEEP_MS).unref()
     this.#slots = Array.from({ length: options.count }, () => null)
     this.#earlyExits = Array.from({ length: options.count }, () => 0)
     this.#quickExits = Array.from({ length: options.count }, () => 0)
@@ -108,23 +100,32 @@ export class WorkerPool {
     await Promise.all(this.#slots.slice(1).map((_, index) => this.#spawn(index + 2)))
   }
 
-  /** Hands a paused, accepted socket to the next ready worker (or keeps it until one is). */
-  dispatch(socket: Socket): void {
+  /**
+   * Hands an accepted connection to the next ready worker (or keeps it until one is). Once Node
+   * has written it to the worker's pipe, the descriptor travels in the pipe and our copy is
+   * closed; if the worker dies first, the connection goes to another worker, untouched.
+   */
+  dispatch(client: TcpHandle): void {
     const rotation = this.#rotation
     const count = rotation.length
     for (let tries = 0; tries < count; tries++) {
       const worker = rotation[this.#next++ % count] as Worker
-      const id = ++this.#sequence
-      if (worker.channel.send({ type: 'connection', v: 1, id, acceptedAt: Date.now() }, socket, KEEP_OPEN)) {
-        worker.handedOff.set(id, socket)
-        return
+      const message = { type: 'connection', v: 1, id: ++this.#sequence, acceptedAt: Date.now() } as const
+      worker.unsent.add(client)
+      const written = (error: Error | null): void => {
+        if (!worker.unsent.delete(client)) return // the worker died first; #onExit took it back
+        // Written: close our copy. Not written (the pipe broke): the worker never had it.
+        if (error === null) client.close()
+        else this.dispatch(client)
       }
+      if (worker.channel.send(message, client, undefined, written)) return
+      worker.unsent.delete(client)
     }
     if (this.#pending.length >= MAX_PENDING_CONNECTIONS || this.#stopping) {
-      socket.destroy()
+      client.close()
       return
     }
-    this.#pending.push(socket)
+    this.#pending.push(client)
   }
 
   /** SIGHUP: replace each worker by a fresh one, one at a time, never leaving a slot empty. */
@@ -139,7 +140,7 @@ export class WorkerPool {
   /** Asks every worker to finish in-flight requests by `deadline`; resolves when all have exited. */
   async stop(deadline: number): Promise<void> {
     this.#stopping = true
-    for (const socket of this.#pending) socket.destroy()
+    for (const client of this.#pending) client.close()
     this.#pending = []
     const everyone = [...this.#slots.filter((w): w is Worker => w !== null), ...this.#retiring]
     this.#rotation = []
@@ -194,8 +195,7 @@ export class WorkerPool {
       retiring: false,
       onReady: null,
       readyTimer: null,
-      handedOff: new Map(),
-      overdue: new Map(),
+      unsent: new Set(),
     }
     this.#slots[id - 1] = worker
 
@@ -213,15 +213,6 @@ export class WorkerPool {
       }
     })
     channel.on('permit-release', (message) => this.#options.permits.release(owner, message.permitId))
-    channel.on('accepted', (message) => {
-      for (const id of message.ids) {
-        const socket = worker.handedOff.get(id) ?? worker.overdue.get(id)
-        if (socket === undefined) continue
-        worker.handedOff.delete(id)
-        worker.overdue.delete(id)
-        socket.destroy() // our copy only: the worker's descriptor keeps the connection open
-      }
-    })
     child.on('error', (error) => this.#options.report(`worker ${id}: ${error.message}`))
     child.on('exit', (code, signal) => this.#onExit(worker, code, signal))
 
@@ -252,15 +243,6 @@ export class WorkerPool {
     })
   }
 
-  #sweepHandOffs(): void {
-    for (const worker of [...this.#slots, ...this.#retiring]) {
-      if (worker === null) continue
-      for (const socket of worker.overdue.values()) socket.destroy()
-      worker.overdue = worker.handedOff
-      worker.handedOff = new Map()
-    }
-  }
-
   #retire(worker: Worker, deadline: number): void {
     worker.retiring = true
     this.#retiring.add(worker)
@@ -271,7 +253,7 @@ export class WorkerPool {
   #flushPending(): void {
     const pending = this.#pending
     this.#pending = []
-    for (const socket of pending) if (!socket.destroyed) this.dispatch(socket)
+    for (const client of pending) this.dispatch(client)
   }
 
   #onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
@@ -279,12 +261,12 @@ export class WorkerPool {
     worker.channel.close()
     this.#rotation = this.#rotation.filter((w) => w !== worker)
     this.#retiring.delete(worker)
-    // Connections it never confirmed may be half-read by now: close them (the client sees a
-    // reset and can retry) rather than leave them hanging or hand a torn stream to another worker.
-    for (const socket of worker.handedOff.values()) socket.destroy()
-    for (const socket of worker.overdue.values()) socket.destroy()
-    worker.handedOff.clear()
-    worker.overdue.clear()
+    // Connections still queued for it were never sent, so nothing has read from them: another
+    // worker serves them. (One already written but not yet taken is lost with the dead worker's
+    // pipe: the kernel closes it and the client sees a reset.)
+    const unsent = [...worker.unsent]
+    worker.unsent.clear()
+    for (const client of unsent) this.dispatch(client)
     const returned = this.#options.permits.releaseAll(worker.owner)
     const cleanup = removeTempFiles(this.#options.uploadDir, worker.child.pid).finally(() =>
       this.#cleanups.delete(cleanup),

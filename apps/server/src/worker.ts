@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises'
-import { createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server, Socket, type SocketConstructorOpts } from 'node:net'
 import path from 'node:path'
-import { connectToSupervisor } from '@threadserve/ipc-protocol'
+import { connectToSupervisor, type NativeHandle } from '@threadserve/ipc-protocol'
 import { createAccessLog } from '@threadserve/logger'
 import { BasicAuthenticator } from './basic-auth.js'
 import type { Config } from './config.js'
@@ -19,6 +19,15 @@ const CACHE_MAX_BYTES = 32 * 1024 * 1024
 function ignoreError(): void {}
 
 /** Reads the settings the supervisor passed down; they were validated there, at the edge. */
+/**
+ * Wraps a raw TCP handle the way net.Server wraps one it accepted with pauseOnConnect: `handle`
+ * and `pauseOnCreate` are the (untyped) options node's own accept path uses.
+ */
+function socketFromHandle(handle: NativeHandle): Socket {
+  const options = { handle, readable: true, writable: true, pauseOnCreate: true }
+  return new Socket(options as SocketConstructorOpts)
+}
+
 function readWorkerSettings(env: NodeJS.ProcessEnv): { config: Config; workerId: number } {
   const config = JSON.parse(env.THREADSERVE_WORKER_CONFIG ?? 'null') as Config | null
   const workerId = Number(env.THREADSERVE_WORKER_ID)
@@ -149,16 +158,11 @@ export async function runWorker(): Promise<void> {
     if (live.size > config.maxConnections) connection.reject()
     else connection.start()
   }
-  // Confirm hand-offs once per event-loop turn: the supervisor then closes its copies.
-  let acceptedIds: number[] = []
-  const confirmAccepted = (): void => {
-    channel.send({ type: 'accepted', v: 1, ids: acceptedIds })
-    acceptedIds = []
-  }
-  channel.on('connection', (message, socket) => {
-    if (acceptedIds.length === 0) setImmediate(confirmAccepted)
-    acceptedIds.push(message.id)
-    if (socket !== undefined) admit(socket)
+  // The supervisor hands over the raw handle of each connection it accepted. Paused, as a
+  // listener with pauseOnConnect would create it: Connection.start() begins reading.
+  channel.on('connection', (_message, handle) => {
+    if (handle === undefined) return // the client was gone before the hand-off
+    admit(handle instanceof Socket ? handle : socketFromHandle(handle))
   })
 
   // Kernel balancing (--balance kernel): accept ourselves on the supervisor's bound handle.

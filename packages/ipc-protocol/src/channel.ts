@@ -17,7 +17,18 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
  * What `send` can pass along: a socket, a server, or a raw libuv handle (the bound TCP handle of
  * the 'listen' message, as `net._createServerHandle` returns it: it arrives raw at the peer).
  */
-export type SendableHandle = Socket | Server | { close(): void }
+export type SendableHandle = Socket | Server | NativeHandle
+
+/** A raw libuv handle (a TCP wrap): what a peer receives for a raw handle sent with `send`. */
+export interface NativeHandle {
+  close(callback?: () => void): void
+}
+
+/**
+ * What a handler receives with a message: a `net.Socket` for a socket sent as one, the raw
+ * handle for a raw handle (the peer wraps it itself: `new net.Socket({ handle })`).
+ */
+export type ReceivedHandle = Socket | NativeHandle
 
 /**
  * Node's send options. `keepOpen: true` leaves the sender's copy of a socket open after it is
@@ -34,10 +45,16 @@ export interface Channel<In extends { type: string }, Out extends { type: string
    * and never throws, when the channel or the peer is gone; true means Node took the message,
    * which it may still be queueing (Node's own backpressure signal is not surfaced: it returns
    * false for every message queued behind a handle in flight, which is not a dead peer).
+   *
+   * `written`, when given, is called once Node has written the message (and passed the handle's
+   * descriptor) to the pipe, with null, or with the error that stopped it. It is never called for
+   * a message still queued behind a handle in flight when the peer dies: the sender must keep
+   * track of those itself. Once written, a sent descriptor lives in the pipe until the peer
+   * takes it, so the sender may close its own copy of a raw handle from there on.
    * @example
    * if (!channel.send({ type: 'connection', v: 1, id, acceptedAt: Date.now() }, socket)) socket.destroy()
    */
-  send(message: Out, handle?: SendableHandle, options?: SendOptions): boolean
+  send(message: Out, handle?: SendableHandle, options?: SendOptions, written?: (error: Error | null) => void): boolean
   /**
    * Calls `handler` for every valid incoming message of `type`; returns an unsubscribe function.
    * @example
@@ -45,7 +62,7 @@ export interface Channel<In extends { type: string }, Out extends { type: string
    */
   on<T extends In['type']>(
     type: T,
-    handler: (message: Extract<In, { type: T }>, handle: Socket | undefined) => void,
+    handler: (message: Extract<In, { type: T }>, handle: ReceivedHandle | undefined) => void,
   ): () => void
   /**
    * Sends a request with a fresh `requestId` and resolves with the first reply of a matching type
@@ -149,7 +166,7 @@ interface Peer {
   readonly hasExited: () => boolean
 }
 
-type Handler<In> = (message: In, handle: Socket | undefined) => void
+type Handler<In> = (message: In, handle: ReceivedHandle | undefined) => void
 
 interface PendingRequest<In> {
   readonly replyTypes: readonly string[]
@@ -189,10 +206,17 @@ class IpcChannel<In extends { type: string }, Out extends { type: string }> impl
     endpoint.on('disconnect', this.#onDisconnect)
   }
 
-  send(message: Out, handle?: SendableHandle, options?: SendOptions): boolean {
+  send(message: Out, handle?: SendableHandle, options?: SendOptions, written?: (error: Error | null) => void): boolean {
     if (this.#closed || !this.#endpoint.connected || this.#peer.hasExited()) return false
+    const onSent =
+      written === undefined
+        ? this.#onSent
+        : (error: Error | null): void => {
+            this.#onSent(error)
+            written(error)
+          }
     try {
-      this.#endpoint.send(message, handle, options, this.#onSent)
+      this.#endpoint.send(message, handle, options, onSent)
     } catch (error) {
       // Node reports a closed channel through the callback; this is for a race with 'disconnect'.
       // Anything else thrown here (a handle type Node cannot send, a BigInt) is our own bug.
@@ -204,7 +228,7 @@ class IpcChannel<In extends { type: string }, Out extends { type: string }> impl
 
   on<T extends In['type']>(
     type: T,
-    handler: (message: Extract<In, { type: T }>, handle: Socket | undefined) => void,
+    handler: (message: Extract<In, { type: T }>, handle: ReceivedHandle | undefined) => void,
   ): () => void {
     const added = handler as Handler<In>
     this.#handlers.set(type, [...(this.#handlers.get(type) ?? []), added])
@@ -266,7 +290,7 @@ class IpcChannel<In extends { type: string }, Out extends { type: string }> impl
       releaseHandle(handle)
       return
     }
-    for (const handler of handlers) this.#call(handler, message, handle as Socket | undefined)
+    for (const handler of handlers) this.#call(handler, message, handle as ReceivedHandle | undefined)
   }
 
   readonly #onDisconnect = (): void => {
@@ -285,7 +309,7 @@ class IpcChannel<In extends { type: string }, Out extends { type: string }> impl
     process.stderr.write(`ipc-protocol: dropped a message from ${this.#peer.name}: ${error.code}: ${error.message}\n`)
   }
 
-  #call(handler: Handler<In>, message: In, handle: Socket | undefined): void {
+  #call(handler: Handler<In>, message: In, handle: ReceivedHandle | undefined): void {
     try {
       const result: unknown = handler(message, handle)
       // An async handler's rejection would otherwise be an unhandled rejection, which kills the process.

@@ -4,6 +4,8 @@ export {
   connectToSupervisor,
   connectToWorker,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  type NativeHandle,
+  type ReceivedHandle,
   type ReplyOf,
   type RequestOf,
   type RequestOptions,
@@ -14,7 +16,6 @@ export { decodeSupervisorMessage, decodeWorkerMessage } from './decode.js'
 export { IPC_ERROR_STATUS, IpcError, type IpcErrorCode } from './errors.js'
 export { isConnectionMessage } from './is-connection-message.js'
 export {
-  AcceptedMessage,
   ConnectionMessage,
   ConnectionRejectedMessage,
   ListeningMessage,

@@ -88,18 +88,6 @@ export const ReadyMessage = z.strictObject({
 })
 export type ReadyMessage = z.infer<typeof ReadyMessage>
 
-/**
- * Worker -> supervisor: these handed-off connections arrived (batched per event-loop turn). The
- * supervisor sends sockets with keepOpen and closes its copy on this, so that a connection whose
- * worker died before taking it is closed instead of left hanging.
- */
-export const AcceptedMessage = z.strictObject({
-  type: z.literal('accepted'),
-  v: Version,
-  ids: z.array(Id).min(1).max(65_536),
-})
-export type AcceptedMessage = z.infer<typeof AcceptedMessage>
-
 /** Worker -> supervisor: listening on the handle of a 'listen' message (kernel balancing). */
 export const ListeningMessage = z.strictObject({
   type: z.literal('listening'),
@@ -165,7 +153,6 @@ export const WorkerMessage = z.discriminatedUnion('type', [
   StatsMessage,
   ConnectionRejectedMessage,
   ListeningMessage,
-  AcceptedMessage,
 ])
 export type WorkerMessage = z.infer<typeof WorkerMessage>
 

@@ -2,7 +2,6 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import type { z } from 'zod'
 import {
-  AcceptedMessage,
   ConnectionMessage,
   ConnectionRejectedMessage,
   decodeSupervisorMessage,
@@ -96,20 +95,6 @@ const CASES: Case[] = [
     from: 'supervisor',
     valid: [{ type: 'log-reopen', v: 1 }],
     invalid: [{ why: 'v as a string', value: { type: 'log-reopen', v: '1' } }],
-  },
-  {
-    name: 'accepted',
-    schema: AcceptedMessage,
-    from: 'worker',
-    valid: [
-      { type: 'accepted', v: 1, ids: [0] },
-      { type: 'accepted', v: 1, ids: [1, 2, 3] },
-    ],
-    invalid: [
-      { why: 'no ids', value: { type: 'accepted', v: 1, ids: [] } },
-      { why: 'a negative id', value: { type: 'accepted', v: 1, ids: [-1] } },
-      { why: 'ids as a number', value: { type: 'accepted', v: 1, ids: 3 } },
-    ],
   },
   {
     name: 'listening',

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { once } from 'node:events'
-import { connect, createServer, type Server, type Socket } from 'node:net'
+import net, { connect, createServer, type Server, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, test } from 'vitest'
 import {
@@ -119,6 +119,41 @@ describe('a forked worker', { timeout: 30_000 }, () => {
     client.write('PING\n')
     // flowing=null: the channel handed the socket over without resuming it.
     expect(await readAll(client)).toBe('hello 7 flowing=null PING\n')
+  })
+
+  test('serves a raw TCP handle; `written` fires once it is in the pipe, and closing our copy then loses nothing', async () => {
+    const { channel } = startWorker('worker')
+    await nextMessage(channel, 'ready')
+    // A listening raw handle, as node:cluster's round-robin uses: accepted connections arrive
+    // as raw TCP handles, never wrapped in a net.Socket here.
+    type RawHandle = {
+      listen(backlog: number): number
+      getsockname(out: { port?: number }): number
+      onconnection: (status: number, client: RawHandle) => void
+      close(): void
+    }
+    const create = (net as unknown as { _createServerHandle: (a: string, p: number, t: 4) => RawHandle })
+      ._createServerHandle
+    const server = create('127.0.0.1', 0, 4)
+    expect(server.listen(16)).toBe(0)
+    const address: { port?: number } = {}
+    server.getsockname(address)
+    const writes: (Error | null)[] = []
+    server.onconnection = (status, client) => {
+      expect(status).toBe(0)
+      channel.send({ type: 'connection', v: 1, id: 8, acceptedAt: Date.now() }, client, undefined, (error) => {
+        writes.push(error)
+        client.close()
+      })
+    }
+    try {
+      const client = connect(address.port as number, '127.0.0.1')
+      client.write('RAW\n')
+      expect(await readAll(client)).toBe('hello 8 flowing=false RAW\n')
+      expect(writes).toEqual([null])
+    } finally {
+      server.close()
+    }
   })
 
   test('is told when a connection message arrives without its socket', async () => {

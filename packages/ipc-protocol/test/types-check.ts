@@ -1,7 +1,7 @@
 // Compile-time checks of the public types: `pnpm typecheck` fails if one of these lines stops
 // compiling, or if a line marked @ts-expect-error starts to. Never run; vitest only picks up *.test.ts.
 import type { Socket } from 'node:net'
-import type { Channel, SupervisorMessage, WorkerMessage } from '../src/index.js'
+import type { Channel, ReceivedHandle, SupervisorMessage, WorkerMessage } from '../src/index.js'
 
 declare const worker: Channel<SupervisorMessage, WorkerMessage>
 declare const supervisor: Channel<WorkerMessage, SupervisorMessage>
@@ -44,7 +44,7 @@ export function messagesGoOneWay(): void {
 export function handlersGetTheNarrowedMessage(): void {
   worker.on('connection', (message, handle) => {
     message.acceptedAt satisfies number
-    handle satisfies Socket | undefined
+    handle satisfies ReceivedHandle | undefined
   })
   const off = supervisor.on('stats', ({ served }) => served satisfies number)
   off satisfies () => void
