@@ -2,33 +2,16 @@ import type { ReadStream } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import {
-  type ParsedTarget,
-  ParseError,
-  type ParserLimits,
-  parseTarget,
-  type RequestHead,
-  RequestParser,
-} from '@threadserve/http10-parser'
-import type { AccessLog } from '@threadserve/logger'
+import { type ParsedTarget, ParseError, parseTarget, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { BASIC_CHALLENGE, type BasicAuthenticator } from './basic-auth.js'
-import type { Config } from './config.js'
 import { buildListingResponse } from './directory-listing.js'
 import { formatHttpDate, parseHttpDate } from './http-date.js'
 import { wantsKeepAlive } from './keep-alive.js'
-import {
-  beginMultipartUpload,
-  isMultipartForm,
-  MultipartError,
-  MultipartUpload,
-  type StoredFormFile,
-} from './multipart-upload.js'
 import { errorBody, type HeaderList, responseHead } from './responses.js'
-import { errorLookup, type FileInfo, type Lookup, type StaticFiles } from './static-files.js'
-import { chooseUploadExtension, filenameHintOf } from './upload-name.js'
+import { errorLookup, type FileInfo, type Lookup } from './static-files.js'
 import { UPLOAD_PAGE } from './upload-page.js'
-import { renderFormUploadReply } from './upload-result.js'
-import { beginUpload, type StoredUpload, type UploadWriter } from './upload-store.js'
+import { type UploadHost, UploadRequest } from './upload-request.js'
+import { UPLOAD_ROUTE, type WorkerServices } from './worker-services.js'
 
 // One client connection: one request (HTTP/1.0 closes after each response), or with --keep-alive
 // a series of them for clients that ask. The phases run in order for each request; on a closing
@@ -37,42 +20,16 @@ import { beginUpload, type StoredUpload, type UploadWriter } from './upload-stor
 // as nginx does). On a persistent connection, bytes past the request (a pipelined next request)
 // are held, and the socket paused, until the response is written; then the phases start over.
 
-const Phase = { Head: 0, AwaitSlot: 1, AwaitPermit: 2, Body: 3, Committing: 4, Responding: 5, Closing: 6 } as const
+// Head: reading the request head. Waiting: the head is complete and the request waits for a
+// pool slot or for its credentials to be checked (body bytes are kept). Uploading: a POST
+// /upload owns the exchange (upload-request.ts). Responding: the answer is being prepared or
+// written. Closing: answered; the connection ends.
+const Phase = { Head: 0, Waiting: 1, Uploading: 2, Responding: 3, Closing: 4 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
-
-export const UPLOAD_ROUTE = '/upload'
 const LINGER_MS = 2000
 const RETRY_SOON: HeaderList = [['Retry-After', 1]]
 const CLIENT_CLOSED_STATUS = 499 // nginx's code for "client closed the request": logged, never sent
 const EMPTY = Buffer.alloc(0)
-
-export type PermitAnswer = { granted: true; permitId: string } | { granted: false; retryAfterSeconds: number }
-
-/** What a worker gives each connection: settings, the log, the file resolver and the permit desk. */
-export interface WorkerServices {
-  readonly config: Config
-  /** The request limits from `config`, built once per worker rather than once per connection. */
-  readonly parserLimits: Readonly<ParserLimits>
-  readonly workerId: number
-  readonly log: AccessLog
-  readonly files: StaticFiles
-  /** URL path under which stored uploads can be fetched (e.g. '/uploads/'), or null when not served. */
-  readonly uploadUrlPrefix: string | null
-  /** `--upload-auth` (issue 8): checks HTTP Basic credentials; absent or null when uploads are open. */
-  readonly auth?: BasicAuthenticator | null
-  requestPermit(): Promise<PermitAnswer>
-  releasePermit(permitId: string): void
-  /**
-   * A pool slot for a request whose head is complete: 'granted' now, 'queued' (slotGranted()
-   * is called later), or 'full' (503). Reading a head holds no slot, so idle clients cannot
-   * starve requests that are ready to be served.
-   */
-  claimSlot(connection: Connection): 'granted' | 'queued' | 'full'
-  /** Gives back the slot (or queue place) of a request that is done; a no-op when it holds none. */
-  releaseSlot(connection: Connection): void
-  /** The worker is shutting down: persistent connections close after their current response. */
-  isDraining(): boolean
-}
 
 const CONNECTION = Symbol('connection')
 type SocketWithConnection = Socket & { [CONNECTION]: Connection }
@@ -111,18 +68,6 @@ function onKeepAliveIdle(connection: Connection): void {
   connection.closeIfIdle()
 }
 
-function onUploadFailure(this: Connection, error: Error): void {
-  this.failUpload(error)
-}
-
-/** The status for a failed upload write: a full disk is 507, out of descriptors 503, else 500. */
-function fsErrorStatus(error: unknown): number {
-  const code = (error as NodeJS.ErrnoException).code
-  if (code === 'ENOSPC' || code === 'EDQUOT') return 507
-  if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') return 503
-  return 500
-}
-
 export class Connection {
   readonly #socket: Socket
   readonly #services: WorkerServices
@@ -136,11 +81,9 @@ export class Connection {
   #logged = false
   #headerTimer: NodeJS.Timeout | null = null
   #lingerTimer: NodeJS.Timeout | null = null
-  #upload: UploadWriter | MultipartUpload | null = null
-  #permitId: string | null = null
+  #upload: UploadRequest | null = null
   #pendingBody: Buffer[] = []
   #bodyComplete = false
-  #diskBusy = false
   #stream: ReadStream | null = null
   #clientAddress = '-'
   // Keep-alive (--keep-alive): per request, whether the client asked and we may keep the
@@ -201,7 +144,7 @@ export class Connection {
 
   handleData(chunk: Buffer): void {
     const phase = this.#phase
-    if (phase !== Phase.Head && phase !== Phase.Body && phase !== Phase.AwaitPermit && phase !== Phase.AwaitSlot) {
+    if (phase !== Phase.Head && phase !== Phase.Waiting && !(phase === Phase.Uploading && this.#upload?.receiving)) {
       // A complete request being answered on a persistent connection: this is the next request.
       if (this.#keepAlive && this.#requestDone && phase !== Phase.Closing) this.#holdNext(chunk)
       return // otherwise lingering (or the rest of a body we refused): drop
@@ -264,6 +207,8 @@ export class Connection {
     this.#keepAlive = false
     this.#requestDone = false
     this.#bodyComplete = false
+    this.#upload = null
+    this.#pendingBody = []
     this.#stream = null
     this.#bytesAtStart = socket.bytesWritten
     this.#parser.reset()
@@ -300,10 +245,10 @@ export class Connection {
       }
       this.#socket.destroy() // nothing was sent at all: nothing to answer
     } else if (
-      (phase === Phase.Body || phase === Phase.AwaitPermit || phase === Phase.AwaitSlot) &&
+      (phase === Phase.Waiting || (phase === Phase.Uploading && this.#upload?.receiving)) &&
       !this.#bodyComplete
     ) {
-      void this.#abortUpload()
+      void this.#upload?.abort()
       this.#sendError(400, 'request body ended early')
     } else if (phase === Phase.Closing && this.#socket.writableFinished) {
       this.#socket.destroy()
@@ -316,8 +261,8 @@ export class Connection {
   }
 
   handleIdle(): void {
-    if (this.#phase === Phase.Body) {
-      void this.#abortUpload()
+    if (this.#phase === Phase.Uploading && this.#upload?.writing) {
+      void this.#upload.abort()
       this.#sendError(408, 'request body stalled')
     } else if (this.#phase === Phase.Responding || this.#phase === Phase.Closing) {
       this.#socket.destroy() // a reader that stopped reading, or a lingering client that never closes
@@ -336,9 +281,10 @@ export class Connection {
     this.#lingerTimer = null
     this.#stream?.destroy()
     this.#writeLog()
-    if (this.#phase === Phase.Body || this.#phase === Phase.AwaitPermit) {
+    const upload = this.#upload
+    if (this.#phase === Phase.Uploading && upload?.receiving) {
       // The slot is free only once the temp file is gone: a draining worker must not exit first.
-      void this.#abortUpload().finally(() => this.#onClosed(this))
+      void upload.abort().finally(() => this.#onClosed(this))
     } else {
       this.#onClosed(this)
     }
@@ -352,7 +298,7 @@ export class Connection {
     if (slot === 'full') {
       this.#sendBusy()
     } else if (slot === 'queued') {
-      this.#phase = Phase.AwaitSlot // body bytes that come meanwhile wait in #pendingBody
+      this.#phase = Phase.Waiting // body bytes that come meanwhile wait in #pendingBody
       this.#socket.pause()
     } else {
       this.#serve(head)
@@ -361,7 +307,7 @@ export class Connection {
 
   /** A queued request got its pool slot. */
   slotGranted(): void {
-    if (this.#phase !== Phase.AwaitSlot || this.#head === null) return
+    if (this.#phase !== Phase.Waiting || this.#head === null) return
     this.#phase = Phase.Head
     this.#serve(this.#head)
     if (this.#phase === Phase.Head) this.#socket.resume()
@@ -392,7 +338,7 @@ export class Connection {
   // RFC 7617 / RFC 1945 §11: a 401 with the challenge. A POST is answered before its body is read
   // (the socket stays paused) and before it asks for a permit.
   async #authorize(head: RequestHead, target: ParsedTarget, auth: BasicAuthenticator): Promise<void> {
-    this.#phase = head.method === 'POST' ? Phase.AwaitPermit : Phase.Responding
+    this.#phase = head.method === 'POST' ? Phase.Waiting : Phase.Responding
     this.#socket.pause()
     let ok: boolean
     try {
@@ -426,16 +372,13 @@ export class Connection {
   }
 
   #onBody(body: Buffer): void {
-    if (this.#phase === Phase.AwaitPermit || this.#phase === Phase.AwaitSlot) {
-      this.#pendingBody.push(body)
-    } else if (this.#phase === Phase.Body) {
-      this.#writeBody(body)
-    }
+    if (this.#phase === Phase.Waiting) this.#pendingBody.push(body)
+    else if (this.#phase === Phase.Uploading) this.#upload?.push(body)
   }
 
   #onBodyEnd(): void {
     this.#bodyComplete = true
-    if (this.#phase === Phase.Body) void this.#commitUpload()
+    if (this.#phase === Phase.Uploading) this.#upload?.bodyEnded()
   }
 
   async #serveFile(head: RequestHead, target: ParsedTarget, wantBody: boolean): Promise<void> {
@@ -515,105 +458,27 @@ export class Connection {
       this.#sendError(400, 'empty body')
       return
     }
-    this.#phase = Phase.AwaitPermit
-    this.#socket.pause()
-    void this.#startUpload()
-  }
-
-  async #startUpload(): Promise<void> {
-    let answer: PermitAnswer
-    try {
-      answer = await this.#services.requestPermit()
-    } catch {
-      answer = { granted: false, retryAfterSeconds: 1 }
-    }
-    if (answer.granted) this.#permitId = answer.permitId
-    if (this.#socket.destroyed) return this.#releasePermit()
-    if (!answer.granted) {
-      return this.#sendError(503, 'too many uploads in progress', [['Retry-After', answer.retryAfterSeconds]])
-    }
-    try {
-      const contentType = this.#head?.get('content-type')
-      this.#upload = isMultipartForm(contentType)
-        ? beginMultipartUpload(this.#services.config.uploadDir, contentType as string)
-        : await beginUpload(this.#services.config.uploadDir)
-    } catch (error) {
-      this.#releasePermit()
-      if (error instanceof MultipartError) return this.#sendError(error.status, error.message)
-      return this.#sendStoreError(error)
-    }
-    if (this.#socket.destroyed) return this.#abortUpload()
-    if (!(this.#upload instanceof MultipartUpload)) this.#upload.onFailure(onUploadFailure.bind(this))
-    this.#phase = Phase.Body
-    const pending = this.#pendingBody
+    const upload = new UploadRequest(this.#uploadHost(), head, this.#pendingBody, this.#bodyComplete)
     this.#pendingBody = []
-    for (const chunk of pending) this.#writeBody(chunk)
-    if (this.#bodyComplete) {
-      void this.#commitUpload()
-    } else if (!this.#diskBusy) {
-      this.#socket.resume()
-    }
+    this.#upload = upload
+    this.#phase = Phase.Uploading
+    void upload.start()
   }
 
-  #writeBody(chunk: Buffer): void {
-    const upload = this.#upload
-    if (upload === null || upload.write(chunk)) return
-    // The disk is behind: stop reading from the client until it catches up (flat memory).
-    this.#diskBusy = true
-    this.#socket.pause()
-    upload.onDrain(() => {
-      this.#diskBusy = false
-      if (this.#phase === Phase.Body) this.#socket.resume()
-    })
-  }
-
-  async #commitUpload(): Promise<void> {
-    const upload = this.#upload
-    const head = this.#head
-    if (upload === null || head === null) return
-    if (upload instanceof MultipartUpload) return this.#commitForm(upload, head)
-    this.#phase = Phase.Committing
-    const extension = chooseUploadExtension(
-      head.get('content-type'),
-      filenameHintOf(head.get('x-file-name'), head.get('content-disposition')),
-    )
-    let stored: StoredUpload
-    try {
-      stored = await upload.commit(extension)
-    } catch (error) {
-      this.#upload = null
-      this.#releasePermit()
-      return this.#sendStoreError(error)
+  /** What the upload may do with this connection: flow control and one answer. */
+  #uploadHost(): UploadHost {
+    const socket = this.#socket
+    return {
+      services: this.#services,
+      get closed() {
+        return socket.destroyed
+      },
+      pauseReading: () => socket.pause(),
+      resumeReading: () => socket.resume(),
+      respond: (status, headers, body) => this.#send(status, headers, body),
+      respondError: (status, detail, headers) => this.#sendError(status, detail, headers),
+      respondBusy: () => this.#sendBusy(),
     }
-    this.#upload = null
-    this.#releasePermit()
-    const prefix = this.#services.uploadUrlPrefix
-    const headers: HeaderList =
-      prefix === null
-        ? [['Content-Type', 'application/json']]
-        : [
-            ['Content-Type', 'application/json'],
-            ['Location', `${prefix}${stored.name}`],
-          ]
-    this.#send(201, headers, `${JSON.stringify(stored)}\n`)
-  }
-
-  /** A multipart form: every file part committed, or none (see multipart-upload.ts). */
-  async #commitForm(upload: MultipartUpload, head: RequestHead): Promise<void> {
-    this.#phase = Phase.Committing
-    let files: StoredFormFile[]
-    try {
-      files = await upload.finish()
-    } catch (error) {
-      this.#upload = null
-      this.#releasePermit()
-      if (error instanceof MultipartError) return this.#sendError(error.status, error.message)
-      return this.#sendStoreError(error)
-    }
-    this.#upload = null
-    this.#releasePermit()
-    const reply = renderFormUploadReply(files, this.#services.uploadUrlPrefix, head.get('accept'))
-    this.#send(201, reply.headers, reply.body)
   }
 
   /** `--list`: a directory without index.html, as HTML or JSON (directory-listing.ts). */
@@ -634,37 +499,9 @@ export class Connection {
     this.#send(200, listing.headers, wantBody ? listing.body : null, listing.body.length)
   }
 
-  /** The disk refused a write mid-body (full disk): answer now instead of reading the rest. */
-  failUpload(error: Error): void {
-    if (this.#phase !== Phase.Body) return
-    this.#phase = Phase.Committing // the rest of the body is dropped from here on
-    // Answer once the temp file is gone, so that the space is free when the client hears of it.
-    void this.#abortUpload().finally(() => this.#sendStoreError(error))
-  }
-
-  async #abortUpload(): Promise<void> {
-    const upload = this.#upload
-    this.#upload = null
-    this.#pendingBody = []
-    if (upload !== null) await upload.abort()
-    this.#releasePermit()
-  }
-
-  #releasePermit(): void {
-    if (this.#permitId === null) return
-    this.#services.releasePermit(this.#permitId)
-    this.#permitId = null
-  }
-
   /** 503 with Retry-After: full pool and queue, too many connections, or out of descriptors. */
   #sendBusy(): void {
     this.#sendError(503, 'server busy, try again', RETRY_SOON)
-  }
-
-  #sendStoreError(error: unknown): void {
-    const status = fsErrorStatus(error)
-    if (status === 503) this.#sendBusy()
-    else this.#sendError(status, 'could not store the upload')
   }
 
   #sendError(status: number, detail?: string, headers?: HeaderList): void {

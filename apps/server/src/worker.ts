@@ -5,8 +5,9 @@ import { connectToSupervisor, type NativeHandle } from '@threadserve/ipc-protoco
 import { createAccessLog } from '@threadserve/logger'
 import { BasicAuthenticator } from './basic-auth.js'
 import type { Config } from './config.js'
-import { Connection, type PermitAnswer, type WorkerServices } from './connection.js'
+import { Connection } from './connection.js'
 import { StaticFiles } from './static-files.js'
+import type { PermitAnswer, WorkerServices } from './worker-services.js'
 
 // A worker process: takes the connections the supervisor hands it, serves at most pool-size at
 // once, queues a bounded number more, and answers 503 beyond that (the original's thread pool).

@@ -1,0 +1,45 @@
+import type { ParserLimits } from '@threadserve/http10-parser'
+import type { AccessLog } from '@threadserve/logger'
+import type { BasicAuthenticator } from './basic-auth.js'
+import type { Config } from './config.js'
+import type { StaticFiles } from './static-files.js'
+
+// What a worker process gives every connection it serves: one object per worker, built in
+// worker.ts. Connections never reach for process-wide state any other way.
+
+/** The route that stores uploads (POST) and serves the upload page (GET). */
+export const UPLOAD_ROUTE = '/upload'
+
+export type PermitAnswer = { granted: true; permitId: string } | { granted: false; retryAfterSeconds: number }
+
+/** What a worker gives each connection: settings, the log, the file resolver and the permit desk. */
+export interface WorkerServices {
+  readonly config: Config
+  /** The request limits from `config`, built once per worker rather than once per connection. */
+  readonly parserLimits: Readonly<ParserLimits>
+  readonly workerId: number
+  readonly log: AccessLog
+  readonly files: StaticFiles
+  /** URL path under which stored uploads can be fetched (e.g. '/uploads/'), or null when not served. */
+  readonly uploadUrlPrefix: string | null
+  /** `--upload-auth` (issue 8): checks HTTP Basic credentials; absent or null when uploads are open. */
+  readonly auth?: BasicAuthenticator | null
+  requestPermit(): Promise<PermitAnswer>
+  releasePermit(permitId: string): void
+  /**
+   * A pool slot for a request whose head is complete: 'granted' now, 'queued' (slotGranted()
+   * is called later), or 'full' (503). Reading a head holds no slot, so idle clients cannot
+   * starve requests that are ready to be served.
+   */
+  claimSlot(connection: SlotHolder): 'granted' | 'queued' | 'full'
+  /** Gives back the slot (or queue place) of a request that is done; a no-op when it holds none. */
+  releaseSlot(connection: SlotHolder): void
+  /** The worker is shutting down: persistent connections close after their current response. */
+  isDraining(): boolean
+}
+
+/** What the worker's pool needs of a connection whose request waited for a slot. */
+export interface SlotHolder {
+  /** The queued request got its slot: serve it now. */
+  slotGranted(): void
+}
