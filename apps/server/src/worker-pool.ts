@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import {
   type Channel,
   connectToWorker,
@@ -94,10 +95,18 @@ export class WorkerPool {
    * Forks every worker; resolves once all of them are ready. The first starts alone: forked all at
    * once, the workers share the cores while loading their modules and none is ready until nearly
    * all are. Connections accepted meanwhile wait in the supervisor for the first ready worker.
+   * The others then start at most (cores - 1) at a time, so that booting ones leave a core to
+   * the worker already serving.
    */
   async start(): Promise<void> {
     await this.#spawn(1)
-    await Promise.all(this.#slots.slice(1).map((_, index) => this.#spawn(index + 2)))
+    const rest = this.#slots.slice(1).map((_, index) => index + 2)
+    const lanes = Math.max(1, availableParallelism() - 1)
+    await Promise.all(
+      Array.from({ length: Math.min(lanes, rest.length) }, async () => {
+        for (let id = rest.shift(); id !== undefined; id = rest.shift()) await this.#spawn(id)
+      }),
+    )
   }
 
   /**
