@@ -6,10 +6,10 @@ import type { Config } from './config.js'
 import { UsageError } from './errors.js'
 
 // Where connections come in. `--balance supervisor`: the supervisor listens and accepts, and
-// hands each connection's raw handle to a worker (it never reads from it). `--balance kernel`: the supervisor only binds the socket and
-// hands the bound handle to every worker, which listens and accepts on it itself; the kernel
-// spreads connections (node:cluster's SCHED_NONE does the same). The supervisor never polls it,
-// so it can still give the handle to a restarted worker.
+// hands each connection's raw handle to a worker (it never reads from it). `--balance kernel`:
+// the supervisor only binds the socket and hands the bound handle to every worker, which listens
+// and accepts on it itself; the kernel spreads connections (node:cluster's SCHED_NONE does the
+// same). The supervisor never polls it, so it can still give the handle to a restarted worker.
 
 export interface Listener {
   readonly address: net.AddressInfo

@@ -51,11 +51,14 @@ interface Worker {
   onReady: (() => void) | null
   readyTimer: NodeJS.Timeout | null
   /**
-   * Connections dispatched to this worker that Node has not written to its pipe yet: Node sends
-   * one handle at a time per child and queues the rest until the worker acknowledges the one in
-   * flight. If the worker dies meanwhile, Node drops that queue without closing anything.
+   * Connections dispatched to this worker that Node has not written to its pipe yet, oldest
+   * first: Node sends one handle at a time per child and queues the rest until the worker
+   * acknowledges the one in flight, so the write callbacks come in dispatch order. If the worker
+   * dies meanwhile, Node drops that queue without closing anything.
    */
-  unsent: Set<TcpHandle>
+  unsent: TcpHandle[]
+  /** The write callback of every hand-off to this worker (one function, not one per connection). */
+  onWritten: (error: Error | null) => void
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
@@ -120,15 +123,10 @@ export class WorkerPool {
     for (let tries = 0; tries < count; tries++) {
       const worker = rotation[this.#next++ % count] as Worker
       const message = { type: 'connection', v: 1, id: ++this.#sequence, acceptedAt: Date.now() } as const
-      worker.unsent.add(client)
-      const written = (error: Error | null): void => {
-        if (!worker.unsent.delete(client)) return // the worker died first; #onExit took it back
-        // Written: close our copy. Not written (the pipe broke): the worker never had it.
-        if (error === null) client.close()
-        else this.dispatch(client)
+      if (worker.channel.send(message, client, undefined, worker.onWritten)) {
+        worker.unsent.push(client) // the callback is asynchronous: it always finds it here
+        return
       }
-      if (worker.channel.send(message, client, undefined, written)) return
-      worker.unsent.delete(client)
     }
     if (this.#pending.length >= MAX_PENDING_CONNECTIONS || this.#stopping) {
       client.close()
@@ -204,7 +202,14 @@ export class WorkerPool {
       retiring: false,
       onReady: null,
       readyTimer: null,
-      unsent: new Set(),
+      unsent: [],
+      onWritten: (error) => {
+        const client = worker.unsent.shift()
+        if (client === undefined) return // the worker died first; #onExit took them back
+        // Written: close our copy. Not written (the pipe broke): the worker never had it.
+        if (error === null) client.close()
+        else this.dispatch(client)
+      },
     }
     this.#slots[id - 1] = worker
 
@@ -273,8 +278,8 @@ export class WorkerPool {
     // Connections still queued for it were never sent, so nothing has read from them: another
     // worker serves them. (One already written but not yet taken is lost with the dead worker's
     // pipe: the kernel closes it and the client sees a reset.)
-    const unsent = [...worker.unsent]
-    worker.unsent.clear()
+    const unsent = worker.unsent
+    worker.unsent = []
     for (const client of unsent) this.dispatch(client)
     const returned = this.#options.permits.releaseAll(worker.owner)
     const cleanup = removeTempFiles(this.#options.uploadDir, worker.child.pid).finally(() =>

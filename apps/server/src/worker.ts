@@ -19,7 +19,6 @@ const CACHE_MAX_BYTES = 32 * 1024 * 1024
 
 function ignoreError(): void {}
 
-/** Reads the settings the supervisor passed down; they were validated there, at the edge. */
 /**
  * Wraps a raw TCP handle the way net.Server wraps one it accepted with pauseOnConnect: `handle`
  * and `pauseOnCreate` are the (untyped) options node's own accept path uses.
@@ -29,6 +28,7 @@ function socketFromHandle(handle: NativeHandle): Socket {
   return new Socket(options as SocketConstructorOpts)
 }
 
+/** Reads the settings the supervisor passed down; they were validated there, at the edge. */
 function readWorkerSettings(env: NodeJS.ProcessEnv): { config: Config; workerId: number } {
   const config = JSON.parse(env.THREADSERVE_WORKER_CONFIG ?? 'null') as Config | null
   const workerId = Number(env.THREADSERVE_WORKER_ID)

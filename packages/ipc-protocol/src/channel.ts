@@ -47,7 +47,8 @@ export interface Channel<In extends { type: string }, Out extends { type: string
    * false for every message queued behind a handle in flight, which is not a dead peer).
    *
    * `written`, when given, is called once Node has written the message (and passed the handle's
-   * descriptor) to the pipe, with null, or with the error that stopped it. It is never called for
+   * descriptor) to the pipe, with null, or with the error that stopped it (which then goes to
+   * `written` only, not to `onError`: the sender handles it). It is never called for
    * a message still queued behind a handle in flight when the peer dies: the sender must keep
    * track of those itself. Once written, a sent descriptor lives in the pipe until the peer
    * takes it, so the sender may close its own copy of a raw handle from there on.
@@ -208,15 +209,8 @@ class IpcChannel<In extends { type: string }, Out extends { type: string }> impl
 
   send(message: Out, handle?: SendableHandle, options?: SendOptions, written?: (error: Error | null) => void): boolean {
     if (this.#closed || !this.#endpoint.connected || this.#peer.hasExited()) return false
-    const onSent =
-      written === undefined
-        ? this.#onSent
-        : (error: Error | null): void => {
-            this.#onSent(error)
-            written(error)
-          }
     try {
-      this.#endpoint.send(message, handle, options, onSent)
+      this.#endpoint.send(message, handle, options, written ?? this.#onSent)
     } catch (error) {
       // Node reports a closed channel through the callback; this is for a race with 'disconnect'.
       // Anything else thrown here (a handle type Node cannot send, a BigInt) is our own bug.
