@@ -1,9 +1,14 @@
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { z } from 'zod'
+import * as z from 'zod/mini'
+import en from 'zod/v4/locales/en.js'
 import { type Credential, loadCredentials } from './basic-auth.js'
 import { UsageError } from './errors.js'
 import { parseDuration, parseSize } from './units.js'
+
+// zod/mini rather than classic zod keeps the bundled supervisor ~700 KB smaller (start-up, issue 7);
+// it needs a locale for readable messages ('Too big: expected number to be <=65535').
+z.config(en())
 
 // One table drives the flags, their environment variables, validation and --help, so they can
 // never disagree. Flag names are part of the contract (DESIGN.md "Defaults").
@@ -85,59 +90,64 @@ function envName(name: string): string {
 }
 
 function withUnits(parse: (text: string) => number | undefined, example: string) {
-  return z.string().transform((text, ctx) => {
-    const value = parse(text)
-    if (value === undefined)
-      ctx.addIssue({ code: 'custom', message: `expected a value like ${example}, got "${text}"` })
-    return value ?? 0
-  })
+  return z.pipe(
+    z.string(),
+    z.transform((text: string, ctx) => {
+      const value = parse(text)
+      if (value === undefined)
+        ctx.issues.push({ code: 'custom', message: `expected a value like ${example}, got "${text}"`, input: text })
+      return value ?? 0
+    }),
+  )
 }
 
 // Boolean settings: a bare flag (`--list`) or `THREADSERVE_LIST=1` / `true` / `yes` (0/false/no off).
-const Bool = z
-  .string()
-  .transform((text) => text.toLowerCase())
-  .pipe(z.enum(['1', 'true', 'yes', '0', 'false', 'no', ''], { error: 'expected 1/true/yes or 0/false/no' }))
-  .transform((text) => text === '1' || text === 'true' || text === 'yes')
+const BOOL_WORDS = ['1', 'true', 'yes', '0', 'false', 'no', ''] as const
+type BoolWord = (typeof BOOL_WORDS)[number]
+const Bool = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((text: string) => text.toLowerCase()),
+  ),
+  z.pipe(
+    z.enum(BOOL_WORDS, { error: 'expected 1/true/yes or 0/false/no' }),
+    z.transform((text: BoolWord) => text === '1' || text === 'true' || text === 'yes'),
+  ),
+)
 
 // Node timers take at most 2^31 - 1 ms (about 24.8 days); a longer one fires at once.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-const Integer = z.string().regex(/^\d+$/, 'expected a whole number').transform(Number)
+const Integer = z.pipe(z.string().check(z.regex(/^\d+$/, 'expected a whole number')), z.transform(Number))
+
+/** A whole number or a size/duration, then bounded: `--workers 0` reads "Too small: ... >=1". */
+function within(setting: z.ZodMiniType<number, string>, min: number, max: number) {
+  return z.pipe(setting, z.number().check(z.gte(min), z.lte(max)))
+}
 
 const RawConfig = z.strictObject({
-  host: z.string().min(1),
-  port: Integer.pipe(z.number().max(65535)),
-  workers: Integer.pipe(z.number().min(1).max(64)),
-  poolSize: Integer.pipe(z.number().min(1).max(10_000)),
-  queueSize: Integer.pipe(z.number().max(100_000)),
-  maxConnections: Integer.pipe(z.number().min(1).max(1_000_000)),
-  backlog: Integer.pipe(z.number().min(1).max(65535)),
-  maxPosts: Integer.pipe(z.number().min(1).max(10_000)),
-  root: z.string().min(1),
+  host: z.string().check(z.minLength(1)),
+  port: within(Integer, 0, 65535),
+  workers: within(Integer, 1, 64),
+  poolSize: within(Integer, 1, 10_000),
+  queueSize: within(Integer, 0, 100_000),
+  maxConnections: within(Integer, 1, 1_000_000),
+  backlog: within(Integer, 1, 65535),
+  maxPosts: within(Integer, 1, 10_000),
+  root: z.string().check(z.minLength(1)),
   uploadDir: z.string(),
-  maxBody: withUnits(parseSize, '64MiB').pipe(z.number().min(1).max(Number.MAX_SAFE_INTEGER)),
-  maxRequestLine: withUnits(parseSize, '8KiB').pipe(
-    z
-      .number()
-      .min(64)
-      .max(1024 * 1024),
-  ),
-  maxHeaderSize: withUnits(parseSize, '16KiB').pipe(
-    z
-      .number()
-      .min(64)
-      .max(16 * 1024 * 1024),
-  ),
-  maxHeaders: Integer.pipe(z.number().min(1).max(10_000)),
-  log: z.string().min(1),
+  maxBody: within(withUnits(parseSize, '64MiB'), 1, Number.MAX_SAFE_INTEGER),
+  maxRequestLine: within(withUnits(parseSize, '8KiB'), 64, 1024 * 1024),
+  maxHeaderSize: within(withUnits(parseSize, '16KiB'), 64, 16 * 1024 * 1024),
+  maxHeaders: within(Integer, 1, 10_000),
+  log: z.string().check(z.minLength(1)),
   logFormat: z.enum(['text', 'json']),
-  headerTimeout: withUnits(parseDuration, '10s').pipe(z.number().min(1).max(MAX_TIMER_MS)),
-  bodyTimeout: withUnits(parseDuration, '30s').pipe(z.number().min(1).max(MAX_TIMER_MS)),
+  headerTimeout: within(withUnits(parseDuration, '10s'), 1, MAX_TIMER_MS),
+  bodyTimeout: within(withUnits(parseDuration, '30s'), 1, MAX_TIMER_MS),
   keepAlive: Bool,
-  keepAliveTimeout: withUnits(parseDuration, '5s').pipe(z.number().min(1).max(MAX_TIMER_MS)),
-  keepAliveRequests: Integer.pipe(z.number().min(1).max(1_000_000)),
-  shutdownGrace: withUnits(parseDuration, '10s').pipe(z.number().min(0).max(MAX_TIMER_MS)),
+  keepAliveTimeout: within(withUnits(parseDuration, '5s'), 1, MAX_TIMER_MS),
+  keepAliveRequests: within(Integer, 1, 1_000_000),
+  shutdownGrace: within(withUnits(parseDuration, '10s'), 0, MAX_TIMER_MS),
   balance: z.enum(['supervisor', 'kernel']),
   pidFile: z.string(),
   list: Bool,

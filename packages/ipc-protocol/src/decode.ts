@@ -1,4 +1,4 @@
-import type { z } from 'zod'
+import type * as z from 'zod/mini'
 import { IpcError } from './errors.js'
 import { isConnectionMessage } from './is-connection-message.js'
 import { PROTOCOL_VERSION, SupervisorMessage, WorkerMessage } from './messages.js'
@@ -32,14 +32,14 @@ export function decodeUnchecked<T extends { type: string }>(raw: unknown): T | I
   return new IpcError('INVALID_MESSAGE', `invalid message: expected an object with a string type, got ${kindOf(raw)}`)
 }
 
-function decodeWith<T>(schema: z.ZodType<T>, raw: unknown): T | IpcError {
+function decodeWith<T>(schema: z.ZodMiniType<T>, raw: unknown): T | IpcError {
   const result = schema.safeParse(raw)
   if (result.success) return result.data
   return describeFailure(raw, result.error)
 }
 
 // One line, for a log: the first issue only, and never the raw value (a peer controls its size).
-function describeFailure(raw: unknown, error: z.ZodError): IpcError {
+function describeFailure(raw: unknown, error: z.core.$ZodError): IpcError {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return new IpcError('INVALID_MESSAGE', `invalid message: expected an object, got ${kindOf(raw)}`)
   }

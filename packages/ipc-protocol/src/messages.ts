@@ -1,4 +1,11 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
+import en from 'zod/v4/locales/en.js'
+
+// zod/mini, not classic zod: the same checks, but tree-shakable. Bundled into the server it is
+// ~40 KB instead of ~750 KB, which cost every process ~35 ms and ~7 MiB at start-up (issue 7).
+// Unlike classic zod it ships no messages until a locale is set: without this, every issue
+// reads 'Invalid input'. (Classic zod makes the same process-wide call when it is imported.)
+z.config(en())
 
 /**
  * The protocol version every message carries as `v`. A change that an older peer would
@@ -9,10 +16,10 @@ export const PROTOCOL_VERSION = 1
 const Version = z.literal(PROTOCOL_VERSION)
 // Ids are counters, never negative; z.int() also bounds them to safe integers, so they survive
 // the JSON round trip of Node's default 'json' serialization exactly.
-const Id = z.int().nonnegative()
-const Count = z.int().nonnegative()
+const Id = z.int().check(z.nonnegative())
+const Count = z.int().check(z.nonnegative())
 // Epoch milliseconds (Date.now(), or performance.timeOrigin + performance.now()).
-const EpochMs = z.number().nonnegative()
+const EpochMs = z.number().check(z.nonnegative())
 
 // Strict objects: both ends ship from this repo at the same version, so an unknown key is a bug
 // or a version skew; it is rejected rather than silently stripped (a protocol change bumps `v`).
@@ -31,7 +38,7 @@ export const PermitGrantMessage = z.strictObject({
   type: z.literal('permit-grant'),
   v: Version,
   requestId: Id,
-  permitId: z.string().min(1).max(128),
+  permitId: z.string().check(z.minLength(1), z.maxLength(128)),
 })
 export type PermitGrantMessage = z.infer<typeof PermitGrantMessage>
 
@@ -84,7 +91,7 @@ export const ReadyMessage = z.strictObject({
   type: z.literal('ready'),
   v: Version,
   workerId: Id,
-  pid: z.int().positive(),
+  pid: z.int().check(z.positive()),
 })
 export type ReadyMessage = z.infer<typeof ReadyMessage>
 
@@ -107,7 +114,7 @@ export type PermitRequestMessage = z.infer<typeof PermitRequestMessage>
 export const PermitReleaseMessage = z.strictObject({
   type: z.literal('permit-release'),
   v: Version,
-  permitId: z.string().min(1).max(128),
+  permitId: z.string().check(z.minLength(1), z.maxLength(128)),
 })
 export type PermitReleaseMessage = z.infer<typeof PermitReleaseMessage>
 
@@ -129,7 +136,7 @@ export const ConnectionRejectedMessage = z.strictObject({
   v: Version,
   id: Id,
   // Bounded so that a log line quoting it stays a line.
-  reason: z.string().max(1024),
+  reason: z.string().check(z.maxLength(1024)),
 })
 export type ConnectionRejectedMessage = z.infer<typeof ConnectionRejectedMessage>
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import type { z } from 'zod'
+import type * as z from 'zod/mini'
 import {
   ConnectionMessage,
   ConnectionRejectedMessage,
@@ -34,7 +34,7 @@ const OTHER = { supervisor: 'worker', worker: 'supervisor' } as const
 
 interface Case {
   name: string
-  schema: z.ZodType
+  schema: z.ZodMiniType
   from: Direction
   valid: Sample[]
   invalid: { why: string; value: Sample }[]
@@ -182,7 +182,7 @@ function otherTypeThan(like: unknown): fc.Arbitrary<unknown> {
   return fc.anything().filter((value) => kind(value) !== kind(like))
 }
 
-function rejectedEverywhere(schema: z.ZodType, from: Direction, value: unknown): boolean {
+function rejectedEverywhere(schema: z.ZodMiniType, from: Direction, value: unknown): boolean {
   return (
     !schema.safeParse(value).success && !UNION[from].safeParse(value).success && DECODE[from](value) instanceof IpcError
   )
@@ -347,7 +347,7 @@ describe('the protocol tables', () => {
 
   test('every request type goes one way and every reply type comes back the other way', () => {
     const typesOf = (union: typeof SupervisorMessage | typeof WorkerMessage) =>
-      union.options.map((option) => option.shape.type.value as string)
+      union._zod.def.options.map((option) => option.shape.type._zod.def.values[0] as string)
     for (const [request, replies] of Object.entries(REPLY_TYPES)) {
       const from: Direction = typesOf(SupervisorMessage).includes(request) ? 'supervisor' : 'worker'
       expect(typesOf(UNION[from])).toContain(request)
