@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import busboy, { type Busboy } from 'busboy'
-import { chooseUploadExtension } from './upload-name.js'
+import { chooseUploadExtension } from './upload-extension.js'
 import { beginUpload, type StoredUpload, type UploadWriter } from './upload-store.js'
 
 // `multipart/form-data` POST /upload (issue 8): a plain HTML form or `curl -F`. busboy (the

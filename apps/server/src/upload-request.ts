@@ -7,7 +7,7 @@ import {
   type StoredFormFile,
 } from './multipart-upload.js'
 import type { HeaderList } from './responses.js'
-import { chooseUploadExtension, filenameHintOf } from './upload-name.js'
+import { chooseUploadExtension, filenameHintOf } from './upload-extension.js'
 import { renderFormUploadReply } from './upload-result.js'
 import { beginUpload, type StoredUpload, type UploadWriter } from './upload-store.js'
 import type { PermitAnswer, WorkerServices } from './worker-services.js'
