@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type ParsedTarget, ParseError, parseTarget, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { BASIC_CHALLENGE, type BasicAuthenticator } from './basic-auth.js'
+import { readsIntoSharedBuffer } from './client-socket.js'
 import { buildListingResponse } from './directory-listing.js'
 import { formatHttpDate, parseHttpDate } from './http-date.js'
 import { wantsKeepAlive } from './keep-alive.js'
@@ -41,6 +42,10 @@ function connectionOf(socket: Socket): Connection {
 // Socket listeners live at module level: one function for every connection, not a closure each.
 function onSocketData(this: Socket, chunk: Buffer): void {
   connectionOf(this).handleData(chunk)
+}
+/** The `onRead` of sockets made by client-socket.ts: the chunk lives only during this call. */
+export function onSharedRead(this: Socket, bytes: number, buffer: Buffer): void {
+  connectionOf(this).handleData(buffer.subarray(0, bytes))
 }
 function onSocketClose(this: Socket): void {
   connectionOf(this).handleClose()
@@ -124,7 +129,7 @@ export class Connection {
     this.#clientAddress = socket.remoteAddress ?? '-'
     socket.setNoDelay(true)
     socket.setTimeout(this.#services.config.bodyTimeoutMs, onSocketTimeout)
-    socket.on('data', onSocketData)
+    if (!readsIntoSharedBuffer(socket)) socket.on('data', onSocketData)
     this.#headerTimer = setTimeout(onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
     socket.resume()
   }
@@ -132,7 +137,7 @@ export class Connection {
   /** Answers at once without reading a request (the worker is full): 503 and a lingering close. */
   reject(): void {
     this.#clientAddress = this.#socket.remoteAddress ?? '-'
-    this.#socket.on('data', onSocketData)
+    if (!readsIntoSharedBuffer(this.#socket)) this.#socket.on('data', onSocketData)
     this.#socket.setTimeout(LINGER_MS, onSocketTimeout)
     this.#sendBusy()
   }
@@ -142,6 +147,10 @@ export class Connection {
     return this.#head !== null || this.#status !== 0
   }
 
+  /**
+   * Bytes from the client. `chunk` may be the worker's shared read buffer (client-socket.ts),
+   * valid only during this call: everything kept past it is copied (#holdNext, #onBody, uploads).
+   */
   handleData(chunk: Buffer): void {
     const phase = this.#phase
     if (phase !== Phase.Head && phase !== Phase.Waiting && !(phase === Phase.Uploading && this.#upload?.receiving)) {
@@ -181,7 +190,7 @@ export class Connection {
 
   /** Bytes of the next request, sent before this response is out: kept, and reading paused. */
   #holdNext(chunk: Buffer): void {
-    this.#next = this.#next === null ? chunk : Buffer.concat([this.#next, chunk])
+    this.#next = this.#next === null ? Buffer.from(chunk) : Buffer.concat([this.#next, chunk])
     this.#socket.pause()
   }
 
@@ -372,7 +381,8 @@ export class Connection {
   }
 
   #onBody(body: Buffer): void {
-    if (this.#phase === Phase.Waiting) this.#pendingBody.push(body)
+    if (this.#phase === Phase.Waiting)
+      this.#pendingBody.push(Buffer.from(body)) // copied: see handleData
     else if (this.#phase === Phase.Uploading) this.#upload?.push(body)
   }
 

@@ -4,6 +4,7 @@ import { getSystemErrorName } from 'node:util'
 import type { SendableHandle } from '@threadserve/ipc-protocol'
 import type { Config } from './config.js'
 import { UsageError } from './errors.js'
+import { acceptConnections, type TcpHandle } from './tcp-handle.js'
 
 // Where connections come in. `--balance supervisor`: the supervisor listens and accepts, and
 // hands each connection's raw handle to a worker (it never reads from it). `--balance kernel`:
@@ -28,17 +29,6 @@ function usageErrorFor(code: string | undefined, config: Config): Error | undefi
   return undefined
 }
 
-/**
- * A raw libuv TCP handle (node's TCPWrap), as net._createServerHandle and a listening handle's
- * `onconnection` give them: what node:cluster's round-robin hand-off uses, with no net.Socket
- * (streams, event emitters, timers) built around it in the supervisor, which never reads from it.
- */
-export interface TcpHandle {
-  getsockname(out: Record<string, unknown>): number
-  listen(backlog: number): number
-  onconnection: ((status: number, client?: TcpHandle) => void) | null
-  close(callback?: () => void): void
-}
 type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) => TcpHandle | number
 
 /** Binds (but does not listen on) the server socket, for the workers to listen on. */
@@ -53,19 +43,11 @@ export async function bindForWorkers(config: Config): Promise<Listener> {
  */
 export async function listenAndAccept(config: Config, onConnection: (client: TcpHandle) => void): Promise<Listener> {
   const { handle, address } = await bind(config)
-  const status = handle.listen(config.backlog)
+  const status = acceptConnections(handle, config.backlog, onConnection, 'threadserve: listener')
   if (status < 0) {
     handle.close()
     const code = getSystemErrorName(status)
     throw usageErrorFor(code, config) ?? new Error(`cannot listen on ${config.host}:${config.port}: ${code}`)
-  }
-  handle.onconnection = (result, client) => {
-    // An accept error (EMFILE past libuv's reserve descriptor) is reported, never thrown.
-    if (result < 0 || client === undefined) {
-      process.stderr.write(`threadserve: listener: accept: ${getSystemErrorName(result)}\n`)
-      return
-    }
-    onConnection(client)
   }
   return { address, sharedHandle: null, close: () => handle.close() }
 }

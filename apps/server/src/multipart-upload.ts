@@ -102,7 +102,8 @@ export class MultipartUpload {
   /** Feeds body bytes; false means "pause the client until onDrain fires". */
   write(chunk: Buffer): boolean {
     if (this.#error !== null || this.#aborted) return true // the body is read and dropped
-    return this.#parser.write(chunk)
+    // busboy keeps what it cannot pass on yet, and `chunk` may be the shared read buffer: a copy.
+    return this.#parser.write(Buffer.from(chunk))
   }
 
   /** Calls `fn` once the parser (and the disk behind it) wants more. */

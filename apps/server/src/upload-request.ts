@@ -110,9 +110,10 @@ export class UploadRequest {
     else if (!this.#diskBusy) host.resumeReading()
   }
 
-  /** Body bytes from the client: kept until the file is open, then written. */
+  /** Body bytes from the client (valid only during the call): copied until the file is open, then written. */
   push(chunk: Buffer): void {
-    if (this.#state === State.Permit) this.#pending.push(chunk)
+    if (this.#state === State.Permit)
+      this.#pending.push(Buffer.from(chunk)) // may be the shared read buffer
     else if (this.#state === State.Body) this.#write(chunk)
   }
 

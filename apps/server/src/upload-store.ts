@@ -10,6 +10,22 @@ import { createUploadName } from './upload-name.js'
 const TEMP_PREFIX = '.upload-'
 const TEMP_SUFFIX = '.part'
 const HIGH_WATER_BYTES = 1024 * 1024 // pause the client above this much queued for the disk
+// Body bytes are copied into staging buffers of this size, written with one writev per batch and
+// then reused (by this worker's next upload too): the chunks written come from the worker's
+// shared read buffer (client-socket.ts), and a 1 GiB upload allocates a few buffers, not 16,384.
+const STAGE_BYTES = 256 * 1024
+const MAX_SPARE_STAGES = HIGH_WATER_BYTES / STAGE_BYTES + 2
+const spareStages: Buffer[] = []
+
+function takeStage(): Buffer {
+  return spareStages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES)
+}
+
+/** Gives back a staging buffer (or a view of its start) once nothing reads from it any more. */
+function returnStage(view: Buffer): void {
+  if (view.byteOffset !== 0 || view.buffer.byteLength !== STAGE_BYTES || spareStages.length >= MAX_SPARE_STAGES) return
+  spareStages.push(view.length === STAGE_BYTES ? view : Buffer.from(view.buffer, 0, STAGE_BYTES))
+}
 const MAX_NAME_ATTEMPTS = 16
 
 export interface StoredUpload {
@@ -62,8 +78,8 @@ export async function beginUpload(dir: string): Promise<UploadWriter> {
 }
 
 /**
- * One upload being written. `write` queues chunks and says when the caller should stop reading
- * from the client; chunks go to disk in order with one writev per batch.
+ * One upload being written. `write` copies chunks into staging buffers and says when the caller
+ * should stop reading from the client; full buffers go to disk in order, one writev per batch.
  */
 export class UploadWriter {
   readonly #dir: string
@@ -72,6 +88,8 @@ export class UploadWriter {
   readonly #hash = createHash('sha256')
   #queue: Buffer[] = []
   #queuedBytes = 0
+  #stage: Buffer | null = null // being filled; queued when full or at commit
+  #staged = 0
   #size = 0
   #writing: Promise<void> | null = null
   #error: Error | null = null
@@ -90,18 +108,35 @@ export class UploadWriter {
   }
 
   /**
-   * Queues a chunk; false means "pause the source until onDrain fires". After a failed write
-   * (a full disk) chunks are dropped: the upload can only be aborted, and onFailure said so.
+   * Copies a chunk (it may be the shared read buffer); false means "pause the source until
+   * onDrain fires". After a failed write (a full disk) chunks are dropped: the upload can only be
+   * aborted, and onFailure said so.
    */
   write(chunk: Buffer): boolean {
     if (this.#error !== null) return true
     this.#hash.update(chunk)
     this.#size += chunk.length
-    this.#queue.push(chunk)
-    this.#queuedBytes += chunk.length
-    // #drain awaits a write before it settles, so #writing never holds a finished drain.
-    if (this.#writing === null) this.#writing = this.#drain()
+    for (let offset = 0; offset < chunk.length; ) {
+      if (this.#stage === null) this.#stage = takeStage()
+      const copied = chunk.copy(this.#stage, this.#staged, offset)
+      this.#staged += copied
+      offset += copied
+      if (this.#staged === STAGE_BYTES) this.#queueStage()
+    }
     return this.#queuedBytes < HIGH_WATER_BYTES
+  }
+
+  /** Queues the staging buffer's bytes for the disk, and starts writing if nothing is. */
+  #queueStage(): void {
+    const stage = this.#stage
+    if (stage !== null && this.#staged > 0) {
+      this.#queue.push(this.#staged === STAGE_BYTES ? stage : stage.subarray(0, this.#staged))
+      this.#queuedBytes += this.#staged
+      this.#stage = null
+      this.#staged = 0
+    }
+    // #drain awaits a write before it settles, so #writing never holds a finished drain.
+    if (this.#writing === null && this.#queue.length > 0) this.#writing = this.#drain()
   }
 
   /** Calls `fn` once if a write fails (ENOSPC...), so the caller can answer at once. */
@@ -127,6 +162,7 @@ export class UploadWriter {
           if (bytesWritten === 0) throw new Error('write made no progress')
           offset += bytesWritten
         }
+        for (const written of batch) returnStage(written)
         const resume = this.#onDrain
         this.#onDrain = null
         resume?.()
@@ -147,6 +183,7 @@ export class UploadWriter {
   }
 
   async #flushed(): Promise<void> {
+    if (this.#error === null) this.#queueStage()
     await this.#settled()
     if (this.#error !== null) throw this.#error
   }
@@ -198,6 +235,8 @@ export class UploadWriter {
     this.#error ??= new Error('upload aborted')
     this.#onFailure = null
     await this.#settled()
+    if (this.#stage !== null) returnStage(this.#stage)
+    this.#stage = null
     try {
       await this.#close()
     } catch {

@@ -7,8 +7,8 @@ import {
   type SupervisorMessage,
   type WorkerMessage,
 } from '@threadserve/ipc-protocol'
-import type { TcpHandle } from './listener.js'
 import type { PermitDesk } from './permit-desk.js'
+import type { TcpHandle } from './tcp-handle.js'
 import { removeTempFiles } from './upload-store.js'
 
 // The supervisor's workers: forks them, hands connections round-robin to those that are ready,

@@ -1,12 +1,15 @@
 import { realpath } from 'node:fs/promises'
-import { createServer, type Server, Socket, type SocketConstructorOpts } from 'node:net'
+import { Socket } from 'node:net'
 import path from 'node:path'
-import { connectToSupervisor, type NativeHandle } from '@threadserve/ipc-protocol'
+import { getSystemErrorName } from 'node:util'
+import { connectToSupervisor } from '@threadserve/ipc-protocol'
 import { createAccessLog } from '@threadserve/logger'
 import { BasicAuthenticator } from './basic-auth.js'
+import { socketFromHandle } from './client-socket.js'
 import type { Config } from './config.js'
-import { Connection } from './connection.js'
+import { Connection, onSharedRead } from './connection.js'
 import { StaticFiles } from './static-files.js'
+import { acceptConnections, type TcpHandle } from './tcp-handle.js'
 import type { PermitAnswer, WorkerServices } from './worker-services.js'
 
 // A worker process: takes the connections the supervisor hands it, serves at most pool-size at
@@ -18,15 +21,6 @@ const CACHE_MAX_FILE_BYTES = 256 * 1024
 const CACHE_MAX_BYTES = 32 * 1024 * 1024
 
 function ignoreError(): void {}
-
-/**
- * Wraps a raw TCP handle the way net.Server wraps one it accepted with pauseOnConnect: `handle`
- * and `pauseOnCreate` are the (untyped) options node's own accept path uses.
- */
-function socketFromHandle(handle: NativeHandle): Socket {
-  const options = { handle, readable: true, writable: true, pauseOnCreate: true }
-  return new Socket(options as SocketConstructorOpts)
-}
 
 /** Reads the settings the supervisor passed down; they were validated there, at the edge. */
 function readWorkerSettings(env: NodeJS.ProcessEnv): { config: Config; workerId: number } {
@@ -163,18 +157,24 @@ export async function runWorker(): Promise<void> {
   // listener with pauseOnConnect would create it: Connection.start() begins reading.
   channel.on('connection', (_message, handle) => {
     if (handle === undefined) return // the client was gone before the hand-off
-    admit(handle instanceof Socket ? handle : socketFromHandle(handle))
+    admit(handle instanceof Socket ? handle : socketFromHandle(handle, onSharedRead))
   })
 
   // Kernel balancing (--balance kernel): accept ourselves on the supervisor's bound handle.
   // Paused like a handed-over socket, so both paths meet the same Connection.
-  let listener: Server | null = null
+  let listener: TcpHandle | null = null
+  const acceptOne = (client: TcpHandle): void => admit(socketFromHandle(client, onSharedRead))
   channel.on('listen', (_message, handle) => {
-    if (listener !== null || draining || handle === undefined) return
-    const server = createServer({ pauseOnConnect: true }, admit)
-    listener = server
-    server.on('error', (error) => process.stderr.write(`threadserve worker ${workerId}: listener: ${error.message}\n`))
-    server.listen(handle, config.backlog, () => channel.send({ type: 'listening', v: 1 }))
+    if (listener !== null || draining || handle === undefined || handle instanceof Socket) return
+    const status = acceptConnections(handle as TcpHandle, config.backlog, acceptOne, `threadserve worker ${workerId}`)
+    if (status < 0) {
+      process.stderr.write(
+        `threadserve worker ${workerId}: listen on the shared handle: ${getSystemErrorName(status)}\n`,
+      )
+      return
+    }
+    listener = handle as TcpHandle
+    channel.send({ type: 'listening', v: 1 })
   })
 
   const drain = (deadline: number): void => {

@@ -1,0 +1,43 @@
+import { Socket, type SocketConstructorOpts } from 'node:net'
+import type { NativeHandle } from '@threadserve/ipc-protocol'
+
+// Every client socket of a worker reads into one buffer (net.Socket's `onread` option) instead of
+// a new 64 KiB allocation per read. Those allocations are external memory that V8 frees only at
+// its next GC, which it starts only after tens of MiB of them: a 1 GiB upload raised a worker's
+// RSS by ~42 MiB of dead read buffers (issue 7, memory), and every GET paid for the allocation.
+// The price: a chunk is valid only until the callback returns. Whoever keeps bytes past it copies
+// them (connection.ts: held pipelined bytes and early body bytes; the upload writers).
+const READ_BUFFER_BYTES = 256 * 1024
+const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)
+
+const SHARED_READS = Symbol('sharedReads')
+
+/**
+ * Called with each read: the bytes are `buffer[0, bytes)`, overwritten by the next read of any
+ * socket. Pass a module-level function (`this` is the socket), not a closure per connection.
+ */
+export type OnRead = (this: Socket, bytes: number, buffer: Buffer) => void
+
+/**
+ * Wraps a raw TCP handle (handed over by the supervisor, or accepted here with --balance kernel)
+ * the way net.Server wraps one it accepted with pauseOnConnect (`handle`, `pauseOnCreate`: the
+ * untyped options node's own accept path uses), reading into the shared buffer. No 'data'
+ * events: each read goes to `onRead`. pause() and resume() work as usual.
+ */
+export function socketFromHandle(handle: NativeHandle, onRead: OnRead): Socket {
+  const options = {
+    handle,
+    readable: true,
+    writable: true,
+    pauseOnCreate: true,
+    onread: { buffer: readBuffer, callback: onRead },
+  }
+  const socket = new Socket(options as SocketConstructorOpts)
+  ;(socket as Socket & { [SHARED_READS]?: true })[SHARED_READS] = true
+  return socket
+}
+
+/** True for sockets made by socketFromHandle: their bytes come to `onRead`, never as 'data'. */
+export function readsIntoSharedBuffer(socket: Socket): boolean {
+  return (socket as Socket & { [SHARED_READS]?: true })[SHARED_READS] === true
+}
