@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { bodyOf, type RunningServer, startServer, statusOf } from './helpers/server-process.js'
+
+// A worker reads every socket into one shared buffer (src/client-socket.ts): a chunk is valid only
+// until the next read of any socket, so anything kept past it must be a copy. One worker, many
+// connections whose reads interleave: uploads written in odd-sized pieces, a multipart form, and
+// pipelined keep-alive GETs. A byte kept without a copy would show up as another client's bytes.
+
+const FILE = randomBytes(48 * 1024) // served from the cache: 48 KiB bodies in between
+let server: RunningServer
+
+beforeAll(async () => {
+  server = await startServer({
+    args: ['--workers', '1', '--keep-alive', '--max-posts', '8'],
+    files: { 'file.bin': FILE },
+  })
+})
+afterAll(async () => {
+  await server?.stop()
+})
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
+
+/** Sends `head` + `body` in pieces of 1 B to 96 KiB with a turn of the event loop between them. */
+function uploadInPieces(body: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, '127.0.0.1')
+    const received: Buffer[] = []
+    socket.on('data', (chunk) => received.push(chunk))
+    socket.on('error', reject)
+    socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')))
+    socket.on('connect', async () => {
+      socket.write(`POST /upload HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`)
+      for (let offset = 0; offset < body.length; ) {
+        const size = 1 + Math.floor(Math.random() ** 3 * 96 * 1024)
+        socket.write(body.subarray(offset, offset + size))
+        offset += size
+        await nextTurn()
+      }
+    })
+  })
+}
+
+/** Three pipelined GETs per write on one persistent connection, `rounds` times; returns the bodies. */
+function pipelinedGets(rounds: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, '127.0.0.1')
+    const request = 'GET /file.bin HTTP/1.1\r\nHost: x\r\n\r\n'
+    const bodies: Buffer[] = []
+    let pending = Buffer.alloc(0)
+    let sentRounds = 0
+    const sendRound = (): void => {
+      sentRounds++
+      socket.write(
+        request.repeat(2) +
+          (sentRounds === rounds ? request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n') : request),
+      )
+    }
+    socket.on('connect', sendRound)
+    socket.on('error', reject)
+    socket.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk])
+      for (;;) {
+        const headEnd = pending.indexOf('\r\n\r\n')
+        if (headEnd === -1) return
+        const length = Number(/content-length: (\d+)/i.exec(pending.subarray(0, headEnd).toString('latin1'))?.[1])
+        if (pending.length < headEnd + 4 + length) return
+        bodies.push(pending.subarray(headEnd + 4, headEnd + 4 + length))
+        pending = pending.subarray(headEnd + 4 + length)
+        if (bodies.length % 3 === 0 && sentRounds < rounds) sendRound()
+      }
+    })
+    socket.on('close', () => resolve(bodies))
+  })
+}
+
+test('interleaved uploads, a form and pipelined GETs on one worker keep every byte their own', async () => {
+  const raw = Array.from({ length: 5 }, (_, i) => randomBytes(1024 * 1024 + i * 12_345))
+  const formFile = randomBytes(700 * 1024)
+  const form = new FormData()
+  form.append('file', new Blob([formFile]), 'form.bin')
+
+  const [uploads, formReply, gets] = await Promise.all([
+    Promise.all(raw.map(uploadInPieces)),
+    fetch(`${server.url}/upload`, { method: 'POST', body: form, headers: { Accept: 'application/json' } }),
+    Promise.all([pipelinedGets(20), pipelinedGets(20)]),
+  ])
+
+  for (const [i, reply] of uploads.entries()) {
+    expect(statusOf(reply)).toBe(201)
+    const { name, sha256: digest } = JSON.parse(bodyOf(reply)) as { name: string; sha256: string }
+    expect(digest).toBe(sha256(raw[i] as Buffer))
+    expect(sha256(await readFile(path.join(server.root, 'uploads', name)))).toBe(digest)
+  }
+  expect(formReply.status).toBe(201)
+  const { files } = (await formReply.json()) as { files: { name: string; sha256: string }[] }
+  expect(files.map((file) => file.sha256)).toEqual([sha256(formFile)])
+  expect(sha256(await readFile(path.join(server.root, 'uploads', files[0]?.name ?? '')))).toBe(sha256(formFile))
+
+  const all = gets.flat()
+  expect(all).toHaveLength(120)
+  for (const body of all) expect(body.equals(FILE)).toBe(true)
+})
