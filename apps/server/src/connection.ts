@@ -6,7 +6,7 @@ import { type ParsedTarget, ParseError, parseTarget, type RequestHead, RequestPa
 import { BASIC_CHALLENGE, type BasicAuthenticator } from './basic-auth.js'
 import { readsIntoSharedBuffer } from './client-socket.js'
 import { buildListingResponse } from './directory-listing.js'
-import { formatHttpDate, parseHttpDate } from './http-date.js'
+import { parseHttpDate } from './http-date.js'
 import { wantsKeepAlive } from './keep-alive.js'
 import { errorBody, type HeaderList, responseHead } from './responses.js'
 import { errorLookup, type FileInfo, type Lookup } from './static-files.js'
@@ -414,7 +414,7 @@ export class Connection {
     const { file, body } = found
     const headers: HeaderList = [
       ['Content-Type', file.contentType],
-      ['Last-Modified', formatHttpDate(file.mtimeMs)],
+      ['Last-Modified', file.lastModified],
     ]
     const since = head.get('if-modified-since')
     if (since !== undefined) {

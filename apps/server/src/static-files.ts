@@ -3,6 +3,7 @@ import { type FileHandle, open, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { ParsedTarget } from '@threadserve/http10-parser'
 import { contentTypeFor } from './content-type.js'
+import { formatHttpDate } from './http-date.js'
 
 // Resolves a parsed target to a file under the root and keeps small files in memory. The parser's
 // parseTarget already refused encoded slashes, NUL and dot segments; here the real path (symlinks
@@ -14,6 +15,8 @@ export interface FileInfo {
   readonly realPath: string
   readonly size: number
   readonly mtimeMs: number
+  /** `mtimeMs` as the Last-Modified header says it: formatted once, not per response. */
+  readonly lastModified: string
   readonly contentType: string
 }
 
@@ -235,5 +238,11 @@ export class StaticFiles {
 }
 
 function fileInfo(realPath: string, stats: Stats): FileInfo {
-  return { realPath, size: stats.size, mtimeMs: stats.mtimeMs, contentType: contentTypeFor(realPath) }
+  return {
+    realPath,
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    lastModified: formatHttpDate(stats.mtimeMs),
+    contentType: contentTypeFor(realPath),
+  }
 }
