@@ -20,6 +20,12 @@ const CRASH_LOOP_EXITS = 5 // exits before ready, in a row, on one slot
 const QUICK_EXIT_MS = 1000
 const MAX_BACKOFF_MS = 5000
 const READY_TIMEOUT_MS = 15_000
+// V8 heap settings for workers (issue 7, memory). A worker's live heap is ~6 MiB, but under a
+// GET load V8 grew its young generation to 16 MiB semi-spaces and let promoted per-connection
+// garbage pile up in the old one: ~100 MiB RSS. A 1 MiB semi-space and a 20% growth step keep it
+// at ~65 MiB, with the same req/s and CPU per request in alternating runs (docs/performance.md).
+// The supervisor's own node flags come after these, so an operator's --max-semi-space-size wins.
+const WORKER_V8_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=20']
 
 export interface WorkerPoolOptions {
   readonly count: number
@@ -185,6 +191,7 @@ export class WorkerPool {
 
   #spawn(id: number): Promise<void> {
     const child = fork(this.#options.script, [], {
+      execArgv: [...WORKER_V8_FLAGS, ...process.execArgv],
       env: { ...this.#options.env, THREADSERVE_WORKER_ID: String(id) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
