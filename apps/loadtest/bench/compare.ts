@@ -58,6 +58,8 @@ interface Sample {
   readonly p99Ms: number
   readonly cpuUsPerRequest: number
   readonly peakRssMiB: number
+  /** the largest RSS of any one process of the tree (for ThreadServe, a worker): issue 7's memory goal */
+  readonly peakProcessRssMiB: number
   readonly requests: number
   readonly errors: number
   readonly non2xx: number
@@ -272,16 +274,20 @@ function treeCpuSeconds(rootPid: number): number {
   return ticks / CLOCK_TICKS
 }
 
-function treeRssMiB(rootPid: number): number {
-  let pages = 0
+/** Resident memory of a process tree: the sum, and the largest single process. */
+function treeRssMiB(rootPid: number): { sum: number; largest: number } {
+  let sum = 0
+  let largest = 0
   for (const pid of processTree(rootPid)) {
     try {
-      pages += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1])
+      const pages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1])
+      sum += pages
+      largest = Math.max(largest, pages)
     } catch {
       // ended
     }
   }
-  return (pages * PAGE_KIB) / 1024
+  return { sum: (sum * PAGE_KIB) / 1024, largest: (largest * PAGE_KIB) / 1024 }
 }
 
 async function loadtest(url: string, args: readonly string[]): Promise<Report> {
@@ -315,15 +321,20 @@ async function measure(server: ServerId, workload: Workload, base: string, run: 
   try {
     const url = `http://127.0.0.1:${running.port}${workload.path(server)}`
     await loadtest(url, [...workload.args, '-d', WARMUP])
-    let peakRss = treeRssMiB(running.pid)
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, treeRssMiB(running.pid))
-    }, 200)
+    let peakRss = 0
+    let peakProcessRss = 0
+    const sampleRss = (): void => {
+      const rss = treeRssMiB(running.pid)
+      peakRss = Math.max(peakRss, rss.sum)
+      peakProcessRss = Math.max(peakProcessRss, rss.largest)
+    }
+    sampleRss()
+    const sampler = setInterval(sampleRss, 200)
     const cpuBefore = treeCpuSeconds(running.pid)
     const report = await loadtest(url, [...workload.args, '-d', `${MEASURE_SECONDS}s`])
     const cpuAfter = treeCpuSeconds(running.pid)
     clearInterval(sampler)
-    peakRss = Math.max(peakRss, treeRssMiB(running.pid))
+    sampleRss()
     const ok = Object.entries(report.statusCounts)
       .filter(([status]) => status.startsWith('2'))
       .reduce((sum, [, n]) => sum + n, 0)
@@ -333,6 +344,7 @@ async function measure(server: ServerId, workload: Workload, base: string, run: 
       p99Ms: report.latency.p99Ms,
       cpuUsPerRequest: report.requests > 0 ? ((cpuAfter - cpuBefore) * 1e6) / report.requests : 0,
       peakRssMiB: peakRss,
+      peakProcessRssMiB: peakProcessRss,
       requests: report.requests,
       errors: report.errors,
       non2xx: report.requests - ok,
@@ -536,7 +548,7 @@ async function main(): Promise<void> {
     '- Load: `loadtest` (this repo), one generator process, HTTP/1.0, one request per connection unless keep-alive.',
     `- Each cell: median of ${REPETITIONS} runs, min-max in brackets. Servers alternate within each repetition, each started fresh with a fresh upload directory.`,
     "- CPU µs/req: utime+stime of the server's whole process tree (from /proc, reaped children included) over the measured seconds, divided by the requests completed.",
-    '- Peak RSS: the largest sum of resident memory over the tree, sampled every 200 ms.',
+    '- Peak RSS: the largest sum of resident memory over the tree, sampled every 200 ms; "largest process": the largest RSS of any one process in it (for ThreadServe a worker: issue 7 asks ≤ 64 MiB under the GET load).',
     "- vs nginx: the server's median req/s divided by nginx's in the same workload.",
     "- POST runs use 4 connections, below ThreadServe's default `--max-posts 5` (more would measure 503s).",
     hasDav
@@ -550,8 +562,10 @@ async function main(): Promise<void> {
     const nginx = samples.get(`${workload.id}/nginx`)
     const nginxRps = nginx === undefined ? null : median(nginx.map((s) => s.requestsPerSec))
     lines.push(`## ${workload.title}`, '')
-    lines.push('| server | req/s | vs nginx | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors | non-2xx |')
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    lines.push(
+      '| server | req/s | vs nginx | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | largest process MiB | errors | non-2xx |',
+    )
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     const rows: { label: string; rps: number; p99: number }[] = []
     for (const server of workload.servers) {
       const list = samples.get(`${workload.id}/${server}`) ?? []
@@ -565,7 +579,9 @@ async function main(): Promise<void> {
         )} | ${spread(
           list.map((s) => s.p99Ms),
           2,
-        )} | ${spread(list.map((s) => s.cpuUsPerRequest))} | ${spread(list.map((s) => s.peakRssMiB))} | ${list.reduce((n, s) => n + s.errors, 0)} | ${list.reduce((n, s) => n + s.non2xx, 0)} |`,
+        )} | ${spread(list.map((s) => s.cpuUsPerRequest))} | ${spread(list.map((s) => s.peakRssMiB))} | ${spread(
+          list.map((s) => s.peakProcessRssMiB),
+        )} | ${list.reduce((n, s) => n + s.errors, 0)} | ${list.reduce((n, s) => n + s.non2xx, 0)} |`,
       )
       rows.push({ label: SERVER_LABEL[server], rps: median(rps), p99: median(list.map((s) => s.p99Ms)) })
     }
