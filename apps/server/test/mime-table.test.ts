@@ -16,6 +16,8 @@ test('the table has every extension mime-types knows, with its Content-Type', ()
 })
 
 test('every media type mime-types maps to an extension maps to the same one', () => {
+  const withExtension = Object.keys(mime.extensions).filter((type) => mime.extension(type) !== false)
+  expect(Object.keys(EXTENSIONS).sort()).toEqual(withExtension.sort())
   for (const type of Object.keys(mime.extensions)) {
     expect(extensionOfType(type) ?? false).toBe(mime.extension(type))
   }
