@@ -16,6 +16,7 @@ export { decodeSupervisorMessage, decodeWorkerMessage } from './decode.js'
 export { IPC_ERROR_STATUS, IpcError, type IpcErrorCode } from './errors.js'
 export { isConnectionMessage } from './is-connection-message.js'
 export {
+  ConfigureMessage,
   ConnectionMessage,
   ConnectionRejectedMessage,
   ListeningMessage,
@@ -30,6 +31,7 @@ export {
   ReadyMessage,
   type ReplyType,
   type RequestType,
+  SettingsRequestMessage,
   ShutdownMessage,
   StatsMessage,
   StatsRequestMessage,

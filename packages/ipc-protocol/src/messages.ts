@@ -78,6 +78,20 @@ export const ListenMessage = z.strictObject({
 })
 export type ListenMessage = z.infer<typeof ListenMessage>
 
+/**
+ * Supervisor -> worker: the validated settings, as JSON text the worker parses, for a worker that
+ * was forked before the supervisor had read them (ThreadServe forks its first worker while it is
+ * still starting), in answer to its `settings-request`. Other workers get the same text in their
+ * environment.
+ */
+export const ConfigureMessage = z.strictObject({
+  type: z.literal('configure'),
+  v: Version,
+  // Opaque to this package: the server's settings. Bounded like any peer-controlled text.
+  settings: z.string().check(z.minLength(2), z.maxLength(1024 * 1024)),
+})
+export type ConfigureMessage = z.infer<typeof ConfigureMessage>
+
 /** Supervisor -> worker: answer with a `stats` message carrying the same `requestId`. */
 export const StatsRequestMessage = z.strictObject({
   type: z.literal('stats-request'),
@@ -94,6 +108,17 @@ export const ReadyMessage = z.strictObject({
   pid: z.int().check(z.positive()),
 })
 export type ReadyMessage = z.infer<typeof ReadyMessage>
+
+/**
+ * Worker -> supervisor: a worker forked before the supervisor was ready for it asks for its
+ * settings (`configure`). Node drops an IPC message that arrives before the receiver listens, so
+ * the worker repeats this until the answer comes; both ends ignore the repeats.
+ */
+export const SettingsRequestMessage = z.strictObject({
+  type: z.literal('settings-request'),
+  v: Version,
+})
+export type SettingsRequestMessage = z.infer<typeof SettingsRequestMessage>
 
 /** Worker -> supervisor: listening on the handle of a 'listen' message (kernel balancing). */
 export const ListeningMessage = z.strictObject({
@@ -149,6 +174,7 @@ export const SupervisorMessage = z.discriminatedUnion('type', [
   LogReopenMessage,
   StatsRequestMessage,
   ListenMessage,
+  ConfigureMessage,
 ])
 export type SupervisorMessage = z.infer<typeof SupervisorMessage>
 
@@ -160,6 +186,7 @@ export const WorkerMessage = z.discriminatedUnion('type', [
   StatsMessage,
   ConnectionRejectedMessage,
   ListeningMessage,
+  SettingsRequestMessage,
 ])
 export type WorkerMessage = z.infer<typeof WorkerMessage>
 

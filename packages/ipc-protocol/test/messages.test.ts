@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import type * as z from 'zod/mini'
 import {
+  ConfigureMessage,
   ConnectionMessage,
   ConnectionRejectedMessage,
   decodeSupervisorMessage,
@@ -18,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   REPLY_TYPES,
   ReadyMessage,
+  SettingsRequestMessage,
   ShutdownMessage,
   StatsMessage,
   StatsRequestMessage,
@@ -112,6 +114,29 @@ const CASES: Case[] = [
       { why: 'an unknown field', value: { type: 'listen', v: 1, port: 8080 } },
       { why: 'version 2', value: { type: 'listen', v: 2 } },
     ],
+  },
+  {
+    name: 'configure',
+    schema: ConfigureMessage,
+    from: 'supervisor',
+    valid: [
+      { type: 'configure', v: 1, settings: '{"root":"/srv"}' },
+      { type: 'configure', v: 1, settings: '{}' },
+    ],
+    invalid: [
+      { why: 'no settings', value: { type: 'configure', v: 1 } },
+      { why: 'settings not text', value: { type: 'configure', v: 1, settings: { root: '/srv' } } },
+      { why: 'settings too short to be a JSON object', value: { type: 'configure', v: 1, settings: '' } },
+      { why: 'settings over 1 MiB', value: { type: 'configure', v: 1, settings: `"${'x'.repeat(1024 * 1024)}"` } },
+      { why: 'an unknown field', value: { type: 'configure', v: 1, settings: '{}', extra: 1 } },
+    ],
+  },
+  {
+    name: 'settings-request',
+    schema: SettingsRequestMessage,
+    from: 'worker',
+    valid: [{ type: 'settings-request', v: 1 }],
+    invalid: [{ why: 'an unknown field', value: { type: 'settings-request', v: 1, id: 1 } }],
   },
   {
     name: 'stats-request',
