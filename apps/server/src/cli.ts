@@ -1,12 +1,12 @@
-#!/usr/bin/env node
-// Command-line entry: `threadserve [options]` (also `pnpm --filter server start`).
+// The command line behind main.ts: settings, --help and --version, then the supervisor; exit codes.
+import type { ChildProcess } from 'node:child_process'
 import { loadConfig } from './config.js'
 import { UsageError } from './errors.js'
 import { runSupervisor } from './supervisor.js'
 import { SERVER_VERSION } from './version.js'
 
-async function main(): Promise<number> {
-  const cli = loadConfig(process.argv.slice(2), process.env)
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: ChildProcess | null): Promise<number> {
+  const cli = loadConfig(argv, env)
   if (cli.kind === 'help') {
     process.stdout.write(cli.text)
     return 0
@@ -15,17 +15,20 @@ async function main(): Promise<number> {
     process.stdout.write(`${SERVER_VERSION}\n`)
     return 0
   }
-  return runSupervisor(cli.config)
+  return runSupervisor(cli.config, preforked)
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`threadserve: ${error.message}\n`)
-      process.exit(2)
-    }
-    process.stderr.write(`threadserve: ${(error as Error).message}\n`)
-    process.exit(1)
-  },
-)
+/** Runs `threadserve` with these arguments; exits the process when done (2 for a usage error). */
+export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: ChildProcess | null): void {
+  main(argv, env, preforked).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`threadserve: ${error.message}\n`)
+        process.exit(2)
+      }
+      process.stderr.write(`threadserve: ${(error as Error).message}\n`)
+      process.exit(1)
+    },
+  )
+}

@@ -1,6 +1,6 @@
+import type { ChildProcess } from 'node:child_process'
 import { unlinkSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { acquireFileLock, type FileLockHandle, LockError } from '@threadserve/locking'
 import type { Config } from './config.js'
 import { UsageError } from './errors.js'
@@ -11,12 +11,12 @@ import type { TcpHandle } from './tcp-handle.js'
 import { removeTempFiles } from './upload-store.js'
 import { SERVER_VERSION } from './version.js'
 import { WorkerPool } from './worker-pool.js'
+import { inheritedEnvironment } from './worker-process.js'
 
 // The supervisor: listens, accepts with pauseOnConnect, and hands each socket to a worker; holds
 // the server-wide upload permits; restarts workers; and owns the signals (SIGINT/SIGTERM drain,
 // SIGHUP log reopen + rolling worker replacement, SIGUSR2 prints a stats line).
 
-const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url))
 const PID_LOCK_STALE_MS = 10_000
 
 function report(line: string): void {
@@ -47,17 +47,16 @@ function urlOf(address: AddressInfo): string {
   return `http://${host}:${address.port}`
 }
 
-/**
- * The workers' environment: ours, plus the validated settings, minus THREADSERVE_UPLOAD_AUTH,
- * which may hold a password in clear; the workers get only its hashes, inside the config.
- */
+/** The workers' environment: ours (minus the upload password), plus the validated settings. */
 function workerEnvironment(config: Config): NodeJS.ProcessEnv {
-  const { THREADSERVE_UPLOAD_AUTH: _secret, ...env } = process.env
-  return { ...env, THREADSERVE_WORKER_CONFIG: JSON.stringify(config) }
+  return { ...inheritedEnvironment(process.env), THREADSERVE_WORKER_CONFIG: JSON.stringify(config) }
 }
 
-/** Runs the server until a signal stops it; resolves with the process exit code. */
-export async function runSupervisor(config: Config): Promise<number> {
+/**
+ * Runs the server until a signal stops it; resolves with the process exit code. `preforked`: the
+ * first worker, if the command-line entry forked it already (it waits for its settings).
+ */
+export async function runSupervisor(config: Config, preforked: ChildProcess | null = null): Promise<number> {
   await checkStartup(config)
   const pidLock = config.pidFile === null ? null : await lockPidFile(config.pidFile)
   const releasePidFile = (): void => {
@@ -89,8 +88,8 @@ export async function runSupervisor(config: Config): Promise<number> {
         : await listenAndAccept(config, (client) => dispatch(client))
     const pool = new WorkerPool({
       count: config.workers,
-      script: WORKER_SCRIPT,
       env: workerEnvironment(config),
+      preforked,
       uploadDir: config.uploadDir,
       permits,
       graceMs: config.shutdownGraceMs,

@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import {
   type Channel,
@@ -10,6 +10,7 @@ import {
 import type { PermitDesk } from './permit-desk.js'
 import type { TcpHandle } from './tcp-handle.js'
 import { removeTempFiles } from './upload-store.js'
+import { forkWorker } from './worker-process.js'
 
 // The supervisor's workers: forks them, hands connections round-robin to those that are ready,
 // restarts the ones that die (with backoff), and gives up loudly on a crash loop instead of
@@ -20,17 +21,16 @@ const CRASH_LOOP_EXITS = 5 // exits before ready, in a row, on one slot
 const QUICK_EXIT_MS = 1000
 const MAX_BACKOFF_MS = 5000
 const READY_TIMEOUT_MS = 15_000
-// V8 heap settings for workers (issue 7, memory). A worker's live heap is ~6 MiB, but under a
-// GET load V8 grew its young generation to 16 MiB semi-spaces and let promoted per-connection
-// garbage pile up in the old one: ~100 MiB RSS. A 1 MiB semi-space and a 20% growth step keep it
-// at ~65 MiB, with the same req/s and CPU per request in alternating runs (docs/performance.md).
-// The supervisor's own node flags come after these, so an operator's --max-semi-space-size wins.
-const WORKER_V8_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=20']
 
 export interface WorkerPoolOptions {
   readonly count: number
-  readonly script: string
+  /** The workers' environment, settings included (THREADSERVE_WORKER_CONFIG). */
   readonly env: NodeJS.ProcessEnv
+  /**
+   * Worker 1, forked by the command-line entry before the supervisor had loaded (start-up): it
+   * takes the slot of the first worker and gets its settings in a 'configure' message.
+   */
+  readonly preforked: ChildProcess | null
   readonly uploadDir: string
   readonly permits: PermitDesk
   /** A one-line event for the operator (stderr). */
@@ -84,6 +84,7 @@ export class WorkerPool {
   #stopping = false
   readonly #cleanups = new Set<Promise<number>>()
   #restarts = 0
+  #preforkTaken = false
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options
@@ -190,15 +191,23 @@ export class WorkerPool {
   }
 
   #spawn(id: number): Promise<void> {
-    const child = fork(this.#options.script, [], {
-      execArgv: [...WORKER_V8_FLAGS, ...process.execArgv],
-      env: { ...this.#options.env, THREADSERVE_WORKER_ID: String(id) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
+    const preforked = id === 1 && !this.#preforkTaken ? this.#options.preforked : null
+    if (id === 1) this.#preforkTaken = true
+    const child = preforked ?? forkWorker(id, this.#options.env)
     const owner = `w${id}:${child.pid ?? 'unknown'}`
     const channel = connectToWorker(child, {
       onInvalid: (error) => this.#options.report(`worker ${id} sent a bad IPC message: ${error.message}`),
     })
+    if (preforked !== null) {
+      // It asks (repeatedly, see worker.ts) once it has loaded; until now nobody was listening.
+      const settings = this.#options.env.THREADSERVE_WORKER_CONFIG ?? ''
+      let configured = false
+      channel.on('settings-request', () => {
+        if (configured) return
+        configured = true
+        channel.send({ type: 'configure', v: 1, settings })
+      })
+    }
     const worker: Worker = {
       id,
       child,

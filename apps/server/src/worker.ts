@@ -10,7 +10,10 @@ import type { Config } from './config.js'
 import { Connection, onSharedRead } from './connection.js'
 import { StaticFiles } from './static-files.js'
 import { acceptConnections, type TcpHandle } from './tcp-handle.js'
+import { PREFORKED_ENV } from './worker-process.js'
 import type { PermitAnswer, WorkerServices } from './worker-services.js'
+
+type SupervisorChannel = ReturnType<typeof connectToSupervisor>
 
 // A worker process: takes the connections the supervisor hands it, serves at most pool-size at
 // once, queues a bounded number more, and answers 503 beyond that (the original's thread pool).
@@ -22,16 +25,58 @@ const CACHE_MAX_BYTES = 32 * 1024 * 1024
 
 function ignoreError(): void {}
 
-/** Reads the settings the supervisor passed down; they were validated there, at the edge. */
-function readWorkerSettings(env: NodeJS.ProcessEnv): { config: Config; workerId: number } {
-  const config = JSON.parse(env.THREADSERVE_WORKER_CONFIG ?? 'null') as Config | null
-  const workerId = Number(env.THREADSERVE_WORKER_ID)
-  if (config === null || typeof config.root !== 'string' || !Number.isInteger(workerId)) {
-    throw new Error(
-      'worker started without THREADSERVE_WORKER_CONFIG / THREADSERVE_WORKER_ID (it is run by the supervisor)',
-    )
+const SETTINGS_REQUEST_INTERVAL_MS = 20
+// A forked-early worker nobody answers leaves after this, whatever else went wrong: the
+// supervisor gives a worker 15 s to be ready before it replaces it anyway.
+const SETTINGS_WAIT_MS = 30_000
+
+/** The settings the supervisor validated, as JSON text; throws if they are missing or not settings. */
+function parseSettings(text: string | undefined): Config {
+  const config = JSON.parse(text ?? 'null') as Config | null
+  if (config === null || typeof config !== 'object' || typeof config.root !== 'string') {
+    throw new Error('worker started without its settings (it is run by the supervisor)')
   }
-  return { config, workerId }
+  return config
+}
+
+/**
+ * The settings, validated by the supervisor: in the environment, or, for a worker forked before
+ * the supervisor had read them (worker-process.ts), asked for until the 'configure' answer comes
+ * (Node drops a message that arrives before anyone listens for it, at either end). If the
+ * supervisor goes away first (a usage error, say), this worker was never needed: it leaves
+ * quietly, as the supervisor has said what went wrong.
+ */
+async function receiveSettings(env: NodeJS.ProcessEnv, channel: SupervisorChannel): Promise<Config> {
+  if (env[PREFORKED_ENV] !== '1') return parseSettings(env.THREADSERVE_WORKER_CONFIG)
+  const leave = (): never => process.exit(0)
+  // The supervisor may have stopped while this process was still loading: then 'disconnect' has
+  // fired already, and only `connected` tells.
+  if (!process.connected) leave()
+  process.once('disconnect', leave)
+  try {
+    return await new Promise<Config>((resolve, reject) => {
+      const ask = (): void => {
+        if (!process.connected) leave()
+        channel.send({ type: 'settings-request', v: 1 })
+      }
+      const started = Date.now()
+      const timer = setInterval(() => {
+        if (Date.now() - started > SETTINGS_WAIT_MS) leave()
+        ask()
+      }, SETTINGS_REQUEST_INTERVAL_MS)
+      channel.on('configure', (message) => {
+        clearInterval(timer)
+        try {
+          resolve(parseSettings(message.settings))
+        } catch (error) {
+          reject(error)
+        }
+      })
+      ask()
+    })
+  } finally {
+    process.off('disconnect', leave)
+  }
 }
 
 /** The URL prefix of stored uploads when the upload dir lies inside the root (the default), else null. */
@@ -43,10 +88,13 @@ function uploadUrlPrefix(root: string, uploadDir: string): string | null {
 }
 
 export async function runWorker(): Promise<void> {
-  const { config, workerId } = readWorkerSettings(process.env)
+  const workerId = Number(process.env.THREADSERVE_WORKER_ID)
+  if (!Number.isInteger(workerId))
+    throw new Error('worker started without THREADSERVE_WORKER_ID (it is run by the supervisor)')
   const channel = connectToSupervisor(process, {
     onInvalid: (error) => process.stderr.write(`threadserve worker ${workerId}: bad IPC message: ${error.message}\n`),
   })
+  const config = await receiveSettings(process.env, channel)
   const log = createAccessLog({
     path: config.logPath,
     format: config.logFormat,

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process'
 import { readdir, readFile, rename, rm } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, test } from 'vitest'
 import {
   makeTempDir,
@@ -25,6 +27,17 @@ async function start(args: string[] = []): Promise<RunningServer> {
   const server = await startServer({ args })
   servers.push(server)
   return server
+}
+
+/** Pids of live processes whose environment holds THREADSERVE_TEST_MARK=`marker`. */
+async function processesMarked(marker: string): Promise<number[]> {
+  const found: number[] = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const environ = await readFile(`/proc/${entry}/environ`, 'latin1').catch(() => '')
+    if (environ.split('\0').includes(`THREADSERVE_TEST_MARK=${marker}`)) found.push(Number(entry))
+  }
+  return found
 }
 
 function runCli(args: string[], cwd?: string): Promise<NodeRun> {
@@ -184,6 +197,42 @@ describe('start-up', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/^threadserve: --port: 127\.0\.0\.1:\d+ is already in use\n$/)
   })
+
+  // main.ts forks the first worker before it reads its settings: when the supervisor then stops
+  // with a usage error, that worker (still loading, or waiting for its settings) must leave too.
+  test.each([[['--port', '70000']], [['--root', '/no/such/dir']], [['--port', 'in-use']]])(
+    '%j leaves no worker process behind',
+    async (args) => {
+      const marker = `threadserve-test-${process.pid}-${Math.random().toString(36).slice(2)}`
+      const inUse = args[1] === 'in-use' ? await start() : null
+      const argv = inUse === null ? args : ['--port', String(inUse.port), '--root', inUse.root]
+      // Until 'close': the streams stay open while any process holding them (a worker) lives, so
+      // this also sees a worker's last words.
+      const child = spawn(process.execPath, [SERVER_MAIN, '--log', '-', ...argv], {
+        env: { ...process.env, THREADSERVE_TEST_MARK: marker },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (text) => {
+        stderr += text
+      })
+      const closed = new Promise((resolve) => child.once('close', resolve))
+      const code = await Promise.race([closed, sleep(5000).then(() => 'still running after 5 s')])
+      const left = await processesMarked(marker)
+      // A failure must not leave processes behind: ours, stopped by pid.
+      if (typeof code !== 'number') child.kill('SIGKILL')
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // gone meanwhile
+        }
+      }
+      expect(code).toBe(2)
+      expect(stderr.trim().split('\n')).toHaveLength(1)
+      expect(left).toEqual([])
+    },
+  )
 
   test.each([
     [['--port', '70000'], /--port/],
