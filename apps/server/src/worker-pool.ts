@@ -191,8 +191,12 @@ export class WorkerPool {
   }
 
   #spawn(id: number): Promise<void> {
-    const preforked = id === 1 && !this.#preforkTaken ? this.#options.preforked : null
+    let preforked = id === 1 && !this.#preforkTaken ? this.#options.preforked : null
     if (id === 1) this.#preforkTaken = true
+    // One that died before we got here (its 'exit' came before we listened) is replaced at once.
+    if (preforked !== null && (preforked.exitCode !== null || preforked.signalCode !== null || !preforked.connected)) {
+      preforked = null
+    }
     const child = preforked ?? forkWorker(id, this.#options.env)
     const owner = `w${id}:${child.pid ?? 'unknown'}`
     const channel = connectToWorker(child, {
