@@ -91,10 +91,17 @@ export async function runWorker(): Promise<void> {
   const workerId = Number(process.env.THREADSERVE_WORKER_ID)
   if (!Number.isInteger(workerId))
     throw new Error('worker started without THREADSERVE_WORKER_ID (it is run by the supervisor)')
+  // A worker forked early that loses its supervisor before it has its settings leaves without a
+  // word (the supervisor has said what went wrong): a send that fails then (EPIPE) is not news.
+  let configured = false
   const channel = connectToSupervisor(process, {
     onInvalid: (error) => process.stderr.write(`threadserve worker ${workerId}: bad IPC message: ${error.message}\n`),
+    onError: (error) => {
+      if (configured) process.stderr.write(`threadserve worker ${workerId}: ${error.message}\n`)
+    },
   })
   const config = await receiveSettings(process.env, channel)
+  configured = true
   const log = createAccessLog({
     path: config.logPath,
     format: config.logFormat,

@@ -228,11 +228,37 @@ describe('start-up', () => {
           // gone meanwhile
         }
       }
-      expect(code).toBe(2)
-      expect(stderr.trim().split('\n')).toHaveLength(1)
+      expect(code, stderr).toBe(2)
+      expect(stderr.trim().split('\n'), stderr).toHaveLength(1)
       expect(left).toEqual([])
     },
   )
+
+  // The same at every moment of the worker's start: a parent that forks it as main.ts does, then
+  // exits after 0-300 ms, catches it loading, waiting, or asking (a failed send used to print
+  // "SEND_FAILED ... EPIPE" in CI).
+  test('an early worker whose supervisor exits at any moment of its start leaves silently', async () => {
+    const workerMain = path.join(path.dirname(SERVER_MAIN), 'worker-main.js')
+    for (let delayMs = 0; delayMs <= 300; delayMs += 12) {
+      const parent = [
+        "const { fork } = require('node:child_process')",
+        `fork(${JSON.stringify(workerMain)}, [], { env: { ...process.env, THREADSERVE_WORKER_ID: '1', THREADSERVE_WORKER_PREFORKED: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })`,
+        `setTimeout(() => process.exit(2), ${delayMs})`,
+      ].join('\n')
+      const child = spawn(process.execPath, ['-e', parent], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let output = ''
+      child.stdout.on('data', (text) => {
+        output += text
+      })
+      child.stderr.on('data', (text) => {
+        output += text
+      })
+      const closed = new Promise((resolve) => child.once('close', resolve))
+      const code = await Promise.race([closed, sleep(5000).then(() => 'still open after 5 s')])
+      if (typeof code !== 'number') child.kill('SIGKILL')
+      expect({ delayMs, code, output }).toEqual({ delayMs, code: 2, output: '' })
+    }
+  }, 60_000)
 
   test.each([
     [['--port', '70000'], /--port/],
