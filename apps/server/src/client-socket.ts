@@ -10,8 +10,6 @@ import type { NativeHandle } from '@threadserve/ipc-protocol'
 const READ_BUFFER_BYTES = 256 * 1024
 const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)
 
-const SHARED_READS = Symbol('sharedReads')
-
 /**
  * Called with each read: the bytes are `buffer[0, bytes)`, overwritten by the next read of any
  * socket. Pass a module-level function (`this` is the socket), not a closure per connection.
@@ -32,12 +30,5 @@ export function socketFromHandle(handle: NativeHandle, onRead: OnRead): Socket {
     pauseOnCreate: true,
     onread: { buffer: readBuffer, callback: onRead },
   }
-  const socket = new Socket(options as SocketConstructorOpts)
-  ;(socket as Socket & { [SHARED_READS]?: true })[SHARED_READS] = true
-  return socket
-}
-
-/** True for sockets made by socketFromHandle: their bytes come to `onRead`, never as 'data'. */
-export function readsIntoSharedBuffer(socket: Socket): boolean {
-  return (socket as Socket & { [SHARED_READS]?: true })[SHARED_READS] === true
+  return new Socket(options as SocketConstructorOpts)
 }

@@ -4,7 +4,6 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type ParsedTarget, ParseError, parseTarget, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { BASIC_CHALLENGE, type BasicAuthenticator } from './basic-auth.js'
-import { readsIntoSharedBuffer } from './client-socket.js'
 import { buildListingResponse } from './directory-listing.js'
 import { parseHttpDate } from './http-date.js'
 import { wantsKeepAlive } from './keep-alive.js'
@@ -40,10 +39,11 @@ function connectionOf(socket: Socket): Connection {
 }
 
 // Socket listeners live at module level: one function for every connection, not a closure each.
-function onSocketData(this: Socket, chunk: Buffer): void {
-  connectionOf(this).handleData(chunk)
-}
-/** The `onRead` of sockets made by client-socket.ts: the chunk lives only during this call. */
+
+/**
+ * How every client socket's bytes arrive: sockets are made by client-socket.ts with this as their
+ * `onRead` (no 'data' events), and the chunk lives only during this call.
+ */
 export function onSharedRead(this: Socket, bytes: number, buffer: Buffer): void {
   connectionOf(this).handleData(buffer.subarray(0, bytes))
 }
@@ -129,7 +129,6 @@ export class Connection {
     this.#clientAddress = socket.remoteAddress ?? '-'
     socket.setNoDelay(true)
     socket.setTimeout(this.#services.config.bodyTimeoutMs, onSocketTimeout)
-    if (!readsIntoSharedBuffer(socket)) socket.on('data', onSocketData)
     this.#headerTimer = setTimeout(onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
     socket.resume()
   }
@@ -137,7 +136,6 @@ export class Connection {
   /** Answers at once without reading a request (the worker is full): 503 and a lingering close. */
   reject(): void {
     this.#clientAddress = this.#socket.remoteAddress ?? '-'
-    if (!readsIntoSharedBuffer(this.#socket)) this.#socket.on('data', onSocketData)
     this.#socket.setTimeout(LINGER_MS, onSocketTimeout)
     this.#sendBusy()
   }
@@ -148,8 +146,8 @@ export class Connection {
   }
 
   /**
-   * Bytes from the client. `chunk` may be the worker's shared read buffer (client-socket.ts),
-   * valid only during this call: everything kept past it is copied (#holdNext, #onBody, uploads).
+   * Bytes from the client: the worker's shared read buffer (client-socket.ts) or our own held
+   * bytes, valid only during this call: everything kept past it is copied (#holdNext, #onBody, uploads).
    */
   handleData(chunk: Buffer): void {
     const phase = this.#phase

@@ -212,7 +212,13 @@ export async function runWorker(): Promise<void> {
   // listener with pauseOnConnect would create it: Connection.start() begins reading.
   channel.on('connection', (_message, handle) => {
     if (handle === undefined) return // the client was gone before the hand-off
-    admit(handle instanceof Socket ? handle : socketFromHandle(handle, onSharedRead))
+    // Our supervisor hands over raw handles (worker-pool.ts); a net.Socket would read by 'data'
+    // events, which Connection no longer listens to.
+    if (handle instanceof Socket) {
+      handle.destroy()
+      return
+    }
+    admit(socketFromHandle(handle, onSharedRead))
   })
 
   // Kernel balancing (--balance kernel): accept ourselves on the supervisor's bound handle.
