@@ -84,10 +84,11 @@ export class WorkerPool {
   #stopping = false
   readonly #cleanups = new Set<Promise<number>>()
   #restarts = 0
-  #preforkTaken = false
+  #preforked: ChildProcess | null
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options
+    this.#preforked = options.preforked
     this.#slots = Array.from({ length: options.count }, () => null)
     this.#earlyExits = Array.from({ length: options.count }, () => 0)
     this.#quickExits = Array.from({ length: options.count }, () => 0)
@@ -190,13 +191,19 @@ export class WorkerPool {
       .map((w) => ({ id: w.id, pid: w.child.pid, ready: w.ready }))
   }
 
+  /**
+   * The early-forked worker, once, for slot 1's first start. One that died before we got here
+   * (its 'exit' came before anyone listened) is not used: slot 1 forks a new one at once.
+   */
+  #takePreforked(): ChildProcess | null {
+    const child = this.#preforked
+    this.#preforked = null
+    if (child === null || child.exitCode !== null || child.signalCode !== null || !child.connected) return null
+    return child
+  }
+
   #spawn(id: number): Promise<void> {
-    let preforked = id === 1 && !this.#preforkTaken ? this.#options.preforked : null
-    if (id === 1) this.#preforkTaken = true
-    // One that died before we got here (its 'exit' came before we listened) is replaced at once.
-    if (preforked !== null && (preforked.exitCode !== null || preforked.signalCode !== null || !preforked.connected)) {
-      preforked = null
-    }
+    const preforked = id === 1 ? this.#takePreforked() : null
     const child = preforked ?? forkWorker(id, this.#options.env)
     const owner = `w${id}:${child.pid ?? 'unknown'}`
     const channel = connectToWorker(child, {

@@ -49,13 +49,12 @@ function parseSettings(text: string | undefined): Config {
 async function receiveSettings(env: NodeJS.ProcessEnv, channel: SupervisorChannel): Promise<Config> {
   if (env[PREFORKED_ENV] !== '1') return parseSettings(env.THREADSERVE_WORKER_CONFIG)
   const leave = (): never => process.exit(0)
-  // The supervisor may have stopped while this process was still loading: then 'disconnect' has
-  // fired already, and only `connected` tells.
-  if (!process.connected) leave()
   process.once('disconnect', leave)
   try {
     return await new Promise<Config>((resolve, reject) => {
       const ask = (): void => {
+        // The supervisor may have stopped while this process was still loading: 'disconnect'
+        // has fired already then, and only `connected` tells. (The first ask is immediate.)
         if (!process.connected) leave()
         channel.send({ type: 'settings-request', v: 1 })
       }
