@@ -64,7 +64,7 @@ async function openUpload(port: number, body: Buffer, sentBytes: number) {
 
 async function stats(
   server: RunningServer,
-): Promise<{ permitsInUse: number; restarts: number; workers: { pid: number }[] }> {
+): Promise<{ permitsInUse: number; restarts: number; workers: { id: number; pid: number; ready: boolean }[] }> {
   const before = server.stdout().length
   process.kill(server.pid, 'SIGUSR2')
   const line = await waitFor(
@@ -233,6 +233,21 @@ describe('start-up', () => {
       expect(left).toEqual([])
     },
   )
+
+  test('the worker forked at launch becomes worker 1: every worker process is one the pool knows', async () => {
+    const server = await start(['--workers', '3'])
+    const { workers } = await stats(server)
+    expect(workers.map((worker) => worker.ready)).toEqual([true, true, true])
+    const children = await server.workerPids()
+    expect([...children].sort()).toEqual(workers.map((worker) => worker.pid).sort())
+    const forkedEarly: number[] = []
+    for (const pid of children) {
+      const environ = await readFile(`/proc/${pid}/environ`, 'latin1')
+      if (environ.split('\0').includes('THREADSERVE_WORKER_PREFORKED=1')) forkedEarly.push(pid)
+    }
+    expect(forkedEarly).toEqual(workers.filter((worker) => worker.id === 1).map((worker) => worker.pid))
+    expect(statusOf(await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n'))).toBe(200)
+  })
 
   // The same at every moment of the worker's start: a parent that forks it as main.ts does, then
   // exits after 0-300 ms, catches it loading, waiting, or asking (a failed send used to print
