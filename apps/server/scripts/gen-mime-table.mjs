@@ -1,10 +1,10 @@
-// Writes src/mime-table.ts from mime-types (jshttp, backed by mime-db): every file extension it
+// Writes src/generated/mime-table.ts from mime-types (jshttp, backed by mime-db): every file extension it
 // knows with the Content-Type (charset included) that mime.contentType() gives it, and every type
 // with the extension mime.extension() gives it. Run after upgrading mime-types:
 //   pnpm --filter server gen:mime
 // Why a generated table instead of calling mime-types at run time: loading mime-types parses
 // mime-db (~230 KB) and ranks every type for every extension, ~22 ms of each worker's start-up
-// (issue 7) for a table that only changes when the dependency does. test/mime-table.test.ts
+// for a table that only changes when the dependency does. test/mime-table.test.ts
 // fails if the two disagree.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -33,7 +33,7 @@ export const EXTENSIONS: Readonly<Record<string, string>> = Object.assign(Object
 ${entries(withExtensions, (type) => mime.extension(type))}
 })
 `
-const target = new URL('../src/mime-table.ts', import.meta.url)
+const target = new URL('../src/generated/mime-table.ts', import.meta.url)
 writeFileSync(target, source)
 execFileSync('npx', ['biome', 'format', '--write', target.pathname], { stdio: 'ignore' })
 console.log(`src/mime-table.ts: ${Object.keys(mime.types).length} extensions, ${withExtensions.length} types`)

@@ -1,9 +1,9 @@
 // The command line behind main.ts: settings, --help and --version, then the supervisor; exit codes.
 import type { ChildProcess } from 'node:child_process'
-import { loadConfig } from './config.js'
-import { UsageError } from './errors.js'
-import { runSupervisor } from './supervisor.js'
-import { SERVER_VERSION } from './version.js'
+import { loadConfig } from './config/load-config.js'
+import { UsageError } from './config/usage-error.js'
+import { runSupervisor } from './supervisor/supervisor.js'
+import { SERVER_VERSION } from './shared/version.js'
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: ChildProcess | null): Promise<number> {
   const cli = loadConfig(argv, env)

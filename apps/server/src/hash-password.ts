@@ -1,7 +1,7 @@
 // `node dist/hash-password.js <user>`: reads a password from stdin and prints the `user:hash` line
 // an `--upload-auth` file holds (so the password never appears in argv or shell history).
 import { text } from 'node:stream/consumers'
-import { hashPassword } from './basic-auth.js'
+import { hashPassword } from './auth/basic-auth.js'
 
 const user = process.argv[2] ?? ''
 if (user === '' || user.includes(':')) {

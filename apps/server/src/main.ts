@@ -6,7 +6,7 @@
 // one after the other; now they boot side by side. The worker asks for its settings once it has
 // loaded, and the supervisor answers once it has read and checked them (worker-pool.ts); if the
 // supervisor stops first (a usage error, say), the worker leaves without a word.
-import { forkWorker, inheritedEnvironment, PREFORKED_ENV } from './worker-process.js'
+import { forkWorker, inheritedEnvironment, PREFORKED_ENV } from './supervisor/fork-worker.js'
 
 const argv = process.argv.slice(2)
 const onlyText = argv.some((arg) => arg === '-h' || arg === '--help' || arg === '-v' || arg === '--version')

@@ -1,6 +1,6 @@
 import { RequestParser } from '@threadserve/http10-parser'
 import { expect, test } from 'vitest'
-import { hasToken, wantsKeepAlive } from '../src/keep-alive.js'
+import { hasToken, wantsKeepAlive } from '../src/http/keep-alive.js'
 
 // Which requests ask for a persistent connection (RFC 9112 §9.3), on heads from the real parser.
 

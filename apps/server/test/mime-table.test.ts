@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import mime from 'mime-types'
 import { expect, test } from 'vitest'
-import { contentTypeFor } from '../src/content-type.js'
-import { CONTENT_TYPES, EXTENSIONS } from '../src/mime-table.js'
-import { extensionOfType } from '../src/upload-extension.js'
+import { contentTypeFor } from '../src/files/content-type.js'
+import { CONTENT_TYPES, EXTENSIONS } from '../src/generated/mime-table.js'
+import { extensionOfType } from '../src/uploads/upload-extension.js'
 
 // src/mime-table.ts is generated from mime-types; these fail when an upgrade of mime-types (or a
 // hand edit) makes the two disagree. Fix: `pnpm --filter server gen:mime`.

@@ -3,7 +3,7 @@ import { type FileHandle, mkdtemp, open, readdir, readFile, rm } from 'node:fs/p
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, expect, test } from 'vitest'
-import { UploadWriter } from '../src/upload-store.js'
+import { UploadWriter } from '../src/uploads/upload-store.js'
 
 // UploadWriter on a real file: the staging copies and the write-behind datasync (every 8 MiB).
 // The datasync is observed, and made to fail, on the real FileHandle the writer is given.

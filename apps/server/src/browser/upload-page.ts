@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs'
+import { UPLOAD_PAGE_PATH } from '../paths.js'
 import { cspHash } from './html-page.js'
-import type { HeaderList } from './responses.js'
+import type { HeaderList } from '../http/responses.js'
 
 // GET /upload (issue 8): a self-contained page (assets/upload-page.html, read once when a worker
 // starts). Its one inline <style> and one inline <script> are allowed by their sha256 in the
 // Content-Security-Policy (CSP Level 2 hash sources): no other script, style, frame or external
 // load can run in it, whatever a file name contains.
-
-const PAGE_URL = new URL('../assets/upload-page.html', import.meta.url)
 
 function inlineText(html: string, tag: 'script' | 'style'): string {
   const open = `<${tag}>`
@@ -18,7 +17,7 @@ function inlineText(html: string, tag: 'script' | 'style'): string {
 }
 
 function loadUploadPage(): { headers: HeaderList; body: Buffer } {
-  const html = readFileSync(PAGE_URL, 'utf8')
+  const html = readFileSync(UPLOAD_PAGE_PATH, 'utf8')
   const csp = [
     "default-src 'none'",
     `script-src ${cspHash(inlineText(html, 'script'))}`,

@@ -6,11 +6,11 @@ import {
   MultipartUpload,
   type StoredFormFile,
 } from './multipart-upload.js'
-import type { HeaderList } from './responses.js'
+import type { HeaderList } from '../http/responses.js'
 import { chooseUploadExtension, filenameHintOf } from './upload-extension.js'
 import { renderFormUploadReply } from './upload-result.js'
 import { beginUpload, type StoredUpload, type UploadWriter } from './upload-store.js'
-import type { PermitAnswer, WorkerServices } from './worker-services.js'
+import type { PermitAnswer, WorkerServices } from '../http/services.js'
 
 // One POST /upload, from the permit to the 201: ask the supervisor for one of the server-wide
 // upload permits, open the temp file (or the multipart parser), write the body as it arrives

@@ -2,8 +2,8 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
-import { type Credential, loadCredentials } from './basic-auth.js'
-import { UsageError } from './errors.js'
+import { type Credential, loadCredentials } from '../auth/basic-auth.js'
+import { UsageError } from './usage-error.js'
 import { parseDuration, parseSize } from './units.js'
 
 // zod/mini rather than classic zod keeps the bundled supervisor ~700 KB smaller (start-up, issue 7);

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { CONTENT_TYPES } from './mime-table.js'
+import { CONTENT_TYPES } from '../generated/mime-table.js'
 
 // The table is mime-types' (jshttp, backed by mime-db: what Express and friends use), generated
 // ahead of time by scripts/gen-mime-table.mjs: building it at start-up cost every worker ~22 ms.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { HeaderList } from './responses.js'
+import type { HeaderList } from '../http/responses.js'
 
 // The small server-made HTML pages (listings, upload results) share one stylesheet and one strict
 // Content-Security-Policy: no scripts at all, and only this exact inline style (CSP Level 2 hash

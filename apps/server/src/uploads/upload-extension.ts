@@ -1,4 +1,4 @@
-import { EXTENSIONS } from './mime-table.js'
+import { EXTENSIONS } from '../generated/mime-table.js'
 
 // Apart from upload-name.ts so that the supervisor, which needs upload names (its temp-file sweep)
 // but never an extension, does not load the MIME table.

@@ -1,10 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { WORKER_ENTRY_PATH } from '../paths.js'
 
 // How a worker process is forked: by the pool, and once before anything else by the command-line
 // entry (main.ts). Kept free of other imports so that main.ts can fork before loading the rest.
-
-const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url))
 
 // V8 heap settings for workers (issue 7, memory). A worker's live heap is ~6 MiB, but under a
 // GET load V8 grew its young generation to 16 MiB semi-spaces and let promoted per-connection
@@ -18,7 +16,7 @@ export const PREFORKED_ENV = 'THREADSERVE_WORKER_PREFORKED'
 
 /** Forks worker `id` with `env` (which carries its settings, or PREFORKED_ENV). */
 export function forkWorker(id: number, env: NodeJS.ProcessEnv): ChildProcess {
-  return fork(WORKER_SCRIPT, [], {
+  return fork(WORKER_ENTRY_PATH, [], {
     execArgv: [...WORKER_V8_FLAGS, ...process.execArgv],
     env: { ...env, THREADSERVE_WORKER_ID: String(id) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

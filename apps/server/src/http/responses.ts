@@ -1,6 +1,6 @@
 import { formatResponseHead, STATUS_TEXT } from '@threadserve/http10-parser'
-import { httpDateNow } from './http-date.js'
-import { SERVER_HEADER } from './version.js'
+import { httpDateNow } from '../files/http-date.js'
+import { SERVER_HEADER } from '../shared/version.js'
 
 export type HeaderList = ReadonlyArray<readonly [string, string | number]>
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { UsageError } from './errors.js'
+import { UsageError } from '../config/usage-error.js'
 
 // HTTP Basic authentication (RFC 7617; RFC 1945 §11.1) for uploads, or for everything.
 //
