@@ -2,8 +2,8 @@
 import type { ChildProcess } from 'node:child_process'
 import { loadConfig } from './config/load-config.js'
 import { UsageError } from './config/usage-error.js'
-import { runSupervisor } from './supervisor/supervisor.js'
 import { SERVER_VERSION } from './shared/version.js'
+import { runSupervisor } from './supervisor/supervisor.js'
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: ChildProcess | null): Promise<number> {
   const cli = loadConfig(argv, env)

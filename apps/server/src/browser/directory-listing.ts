@@ -2,8 +2,8 @@ import type { Stats } from 'node:fs'
 import { lstat, readdir, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { prefers } from '../http/content-negotiation.js'
-import { escapeHtml, HTML_PAGE_HEADERS, renderHtmlPage } from './html-page.js'
 import type { HeaderList } from '../http/responses.js'
+import { escapeHtml, HTML_PAGE_HEADERS, renderHtmlPage } from './html-page.js'
 
 // `--list` (issue 8): a page per directory without index.html, or JSON for `Accept:
 // application/json`. Names on disk are bytes chosen by whoever wrote them, so they are read as

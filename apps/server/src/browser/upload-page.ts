@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
+import type { HeaderList } from '../http/responses.js'
 import { UPLOAD_PAGE_PATH } from '../paths.js'
 import { cspHash } from './html-page.js'
-import type { HeaderList } from '../http/responses.js'
 
 // GET /upload (issue 8): a self-contained page (assets/upload-page.html, read once when a worker
 // starts). Its one inline <style> and one inline <script> are allowed by their sha256 in the

@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util'
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
 import { type Credential, loadCredentials } from '../auth/basic-auth.js'
-import { UsageError } from './usage-error.js'
 import { parseDuration, parseSize } from './units.js'
+import { UsageError } from './usage-error.js'
 
 // zod/mini rather than classic zod keeps the bundled supervisor ~700 KB smaller (start-up, issue 7);
 // it needs a locale for readable messages ('Too big: expected number to be <=65535').

@@ -4,14 +4,14 @@ import type { AddressInfo } from 'node:net'
 import { acquireFileLock, type FileLockHandle, LockError } from '@threadserve/locking'
 import type { Config } from '../config/load-config.js'
 import { UsageError } from '../config/usage-error.js'
+import type { TcpHandle } from '../shared/tcp-handle.js'
+import { SERVER_VERSION } from '../shared/version.js'
+import { removeTempFiles } from '../uploads/upload-store.js'
+import { inheritedEnvironment } from './fork-worker.js'
 import { bindForWorkers, listenAndAccept } from './listener.js'
 import { PermitDesk } from './permit-desk.js'
 import { checkStartup } from './preflight.js'
-import type { TcpHandle } from '../shared/tcp-handle.js'
-import { removeTempFiles } from '../uploads/upload-store.js'
-import { SERVER_VERSION } from '../shared/version.js'
 import { WorkerPool } from './worker-fleet.js'
-import { inheritedEnvironment } from './fork-worker.js'
 
 // The supervisor: listens, accepts with pauseOnConnect, and hands each socket to a worker; holds
 // the server-wide upload permits; restarts workers; and owns the signals (SIGINT/SIGTERM drain,

@@ -7,10 +7,10 @@ import {
   type SupervisorMessage,
   type WorkerMessage,
 } from '@threadserve/ipc-protocol'
-import type { PermitDesk } from './permit-desk.js'
 import type { TcpHandle } from '../shared/tcp-handle.js'
 import { removeTempFiles } from '../uploads/upload-store.js'
 import { forkWorker } from './fork-worker.js'
+import type { PermitDesk } from './permit-desk.js'
 
 // The supervisor's workers: forks them, hands connections round-robin to those that are ready,
 // restarts the ones that die (with backoff), and gives up loudly on a crash loop instead of

@@ -1,4 +1,6 @@
 import type { RequestHead } from '@threadserve/http10-parser'
+import type { HeaderList } from '../http/responses.js'
+import type { PermitAnswer, WorkerServices } from '../http/services.js'
 import {
   beginMultipartUpload,
   isMultipartForm,
@@ -6,11 +8,9 @@ import {
   MultipartUpload,
   type StoredFormFile,
 } from './multipart-upload.js'
-import type { HeaderList } from '../http/responses.js'
 import { chooseUploadExtension, filenameHintOf } from './upload-extension.js'
 import { renderFormUploadReply } from './upload-result.js'
 import { beginUpload, type StoredUpload, type UploadWriter } from './upload-store.js'
-import type { PermitAnswer, WorkerServices } from '../http/services.js'
 
 // One POST /upload, from the permit to the 201: ask the supervisor for one of the server-wide
 // upload permits, open the temp file (or the multipart parser), write the body as it arrives

@@ -1,7 +1,7 @@
-import { prefers } from '../http/content-negotiation.js'
 import { escapeHtml, HTML_PAGE_HEADERS, renderHtmlPage } from '../browser/html-page.js'
-import type { StoredFormFile } from './multipart-upload.js'
+import { prefers } from '../http/content-negotiation.js'
 import type { HeaderList } from '../http/responses.js'
+import type { StoredFormFile } from './multipart-upload.js'
 
 // The 201 answer to a multipart upload: `{"files":[{name,size,sha256,location}]}`, or, for a
 // browser that posted a plain form (it prefers text/html), a small page linking every file.

@@ -5,13 +5,13 @@ import { getSystemErrorName } from 'node:util'
 import { connectToSupervisor } from '@threadserve/ipc-protocol'
 import { createAccessLog } from '@threadserve/logger'
 import { BasicAuthenticator } from '../auth/basic-auth.js'
-import { socketFromHandle } from './client-socket.js'
 import type { Config } from '../config/load-config.js'
-import { Connection, onSharedRead } from '../http/connection.js'
 import { StaticFiles } from '../files/static-files.js'
+import { Connection, onSharedRead } from '../http/connection.js'
+import type { PermitAnswer, WorkerServices } from '../http/services.js'
 import { acceptConnections, type TcpHandle } from '../shared/tcp-handle.js'
 import { PREFORKED_ENV } from '../supervisor/fork-worker.js'
-import type { PermitAnswer, WorkerServices } from '../http/services.js'
+import { socketFromHandle } from './client-socket.js'
 
 type SupervisorChannel = ReturnType<typeof connectToSupervisor>
 
