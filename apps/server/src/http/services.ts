@@ -1,7 +1,7 @@
 import type { ParserLimits } from '@threadserve/http10-parser'
 import type { AccessLog } from '@threadserve/logger'
 import type { BasicAuthenticator } from '../auth/basic-auth.js'
-import type { Config } from '../config/load-config.js'
+import type { Config } from '../config/config.js'
 import type { StaticFiles } from '../files/static-files.js'
 
 // What a worker process gives every connection it serves: one object per worker, built in

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises'
 import net from 'node:net'
 import { getSystemErrorName } from 'node:util'
 import type { SendableHandle } from '@threadserve/ipc-protocol'
-import type { Config } from '../config/load-config.js'
+import type { Config } from '../config/config.js'
 import { UsageError } from '../config/usage-error.js'
 import { acceptConnections, type TcpHandle } from '../shared/tcp-handle.js'
 

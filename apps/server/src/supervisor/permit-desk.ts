@@ -1,6 +1,7 @@
+import type { Channel, SupervisorMessage, WorkerMessage } from '@threadserve/ipc-protocol'
 import { Semaphore } from '@threadserve/locking'
 
-// The server-wide limit on uploads in progress (DESIGN.md: max posts, 503 above it). Only the
+// The server-wide limit on uploads in progress (--max-posts, 503 above it). Only the
 // supervisor holds it, so the limit is exact across workers; each permit is recorded against the
 // worker that holds it, and a worker that dies gives all of its permits back.
 
@@ -40,5 +41,19 @@ export class PermitDesk {
   releaseAll(owner: string): number {
     for (const [permitId, holder] of this.#ownerOf) if (holder === owner) this.#ownerOf.delete(permitId)
     return this.#semaphore.releaseAll(owner)
+  }
+
+  /** Answers one worker's permit requests and releases on its channel, as `owner`. */
+  serve(channel: Channel<WorkerMessage, SupervisorMessage>, owner: string): void {
+    channel.on('permit-request', (message) => {
+      const decision = this.request(owner)
+      if (decision.granted) {
+        channel.send({ type: 'permit-grant', v: 1, requestId: message.requestId, permitId: decision.permitId })
+      } else {
+        const { retryAfterSeconds } = decision
+        channel.send({ type: 'permit-deny', v: 1, requestId: message.requestId, retryAfterSeconds })
+      }
+    })
+    channel.on('permit-release', (message) => this.release(owner, message.permitId))
   }
 }

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs'
 import { access, mkdir, open, stat } from 'node:fs/promises'
-import type { Config } from '../config/load-config.js'
+import type { Config } from '../config/config.js'
 import { UsageError } from '../config/usage-error.js'
 
 // Start-up checks that turn the usual operator mistakes into one clear line (exit code 2) before

@@ -1,30 +1,24 @@
 import type { ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
-import {
-  type Channel,
-  connectToWorker,
-  type SendableHandle,
-  type SupervisorMessage,
-  type WorkerMessage,
-} from '@threadserve/ipc-protocol'
+import { connectToWorker, type SendableHandle, type SupervisorMessage } from '@threadserve/ipc-protocol'
 import type { TcpHandle } from '../shared/tcp-handle.js'
-import { removeTempFiles } from '../uploads/upload-store.js'
+import { WORKER_CONFIG_ENV } from '../shared/worker-env.js'
+import { removeTempFiles } from '../uploads/temp-files.js'
+import { describeExit, type FleetMember, hasExited } from './fleet-member.js'
 import { forkWorker } from './fork-worker.js'
 import type { PermitDesk } from './permit-desk.js'
+import { decideRestart, type ExitHistory, NO_EXITS } from './restart-policy.js'
 
-// The supervisor's workers: forks them, hands connections round-robin to those that are ready,
-// restarts the ones that die (with backoff), and gives up loudly on a crash loop instead of
-// spinning. Nothing here parses HTTP.
+// The supervisor's worker processes: forks them, hands connections round-robin to those that
+// are ready, restarts the ones that die (restart-policy.ts), and gives up loudly on a crash
+// loop instead of spinning. Nothing here parses HTTP.
 
 const MAX_PENDING_CONNECTIONS = 4096 // accepted before any worker is ready (start-up, restarts)
-const CRASH_LOOP_EXITS = 5 // exits before ready, in a row, on one slot
-const QUICK_EXIT_MS = 1000
-const MAX_BACKOFF_MS = 5000
 const READY_TIMEOUT_MS = 15_000
 
-export interface WorkerPoolOptions {
+export interface WorkerFleetOptions {
   readonly count: number
-  /** The workers' environment, settings included (THREADSERVE_WORKER_CONFIG). */
+  /** The workers' environment, settings included (WORKER_CONFIG_ENV). */
   readonly env: NodeJS.ProcessEnv
   /**
    * Worker 1, forked by the command-line entry before the supervisor had loaded (start-up): it
@@ -46,38 +40,12 @@ export interface WorkerPoolOptions {
   readonly listenHandle: SendableHandle | null
 }
 
-interface Worker {
-  readonly id: number
-  readonly child: ChildProcess
-  readonly channel: Channel<WorkerMessage, SupervisorMessage>
-  readonly owner: string
-  readonly spawnedAt: number
-  ready: boolean
-  retiring: boolean
-  onReady: (() => void) | null
-  readyTimer: NodeJS.Timeout | null
-  /**
-   * Connections dispatched to this worker that Node has not written to its pipe yet, oldest
-   * first: Node sends one handle at a time per child and queues the rest until the worker
-   * acknowledges the one in flight, so the write callbacks come in dispatch order. If the worker
-   * dies meanwhile, Node drops that queue without closing anything.
-   */
-  unsent: TcpHandle[]
-  /** The write callback of every hand-off to this worker (one function, not one per connection). */
-  onWritten: (error: Error | null) => void
-}
-
-function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-  return signal === null ? `exited with code ${code}` : `was killed by ${signal}`
-}
-
-export class WorkerPool {
-  readonly #options: WorkerPoolOptions
-  readonly #slots: (Worker | null)[]
-  readonly #earlyExits: number[]
-  readonly #quickExits: number[]
-  readonly #retiring = new Set<Worker>()
-  #rotation: Worker[] = []
+export class WorkerFleet {
+  readonly #options: WorkerFleetOptions
+  readonly #slots: (FleetMember | null)[]
+  readonly #history: ExitHistory[]
+  readonly #retiring = new Set<FleetMember>()
+  #rotation: FleetMember[] = []
   #next = 0
   #pending: TcpHandle[] = []
   #sequence = 0
@@ -86,12 +54,11 @@ export class WorkerPool {
   #restarts = 0
   #preforked: ChildProcess | null
 
-  constructor(options: WorkerPoolOptions) {
+  constructor(options: WorkerFleetOptions) {
     this.#options = options
     this.#preforked = options.preforked
     this.#slots = Array.from({ length: options.count }, () => null)
-    this.#earlyExits = Array.from({ length: options.count }, () => 0)
-    this.#quickExits = Array.from({ length: options.count }, () => 0)
+    this.#history = Array.from({ length: options.count }, () => NO_EXITS)
   }
 
   get restarts(): number {
@@ -129,10 +96,10 @@ export class WorkerPool {
     const rotation = this.#rotation
     const count = rotation.length
     for (let tries = 0; tries < count; tries++) {
-      const worker = rotation[this.#next++ % count] as Worker
+      const member = rotation[this.#next++ % count] as FleetMember
       const message = { type: 'connection', v: 1, id: ++this.#sequence, acceptedAt: Date.now() } as const
-      if (worker.channel.send(message, client, undefined, worker.onWritten)) {
-        worker.unsent.push(client) // the callback is asynchronous: it always finds it here
+      if (member.channel.send(message, client, undefined, member.onWritten)) {
+        member.unsent.push(client) // the callback is asynchronous: it always finds it here
         return
       }
     }
@@ -157,38 +124,37 @@ export class WorkerPool {
     this.#stopping = true
     for (const client of this.#pending) client.close()
     this.#pending = []
-    const everyone = [...this.#slots.filter((w): w is Worker => w !== null), ...this.#retiring]
+    const everyone = [...this.#slots.filter((m): m is FleetMember => m !== null), ...this.#retiring]
     this.#rotation = []
-    await Promise.all(
-      everyone.map(
-        (worker) =>
-          new Promise<void>((resolve) => {
-            if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve()
-            worker.child.once('exit', () => resolve())
-            // Not ready yet: it holds no connection, and may not listen for 'shutdown' yet either.
-            if (!worker.ready) {
-              worker.child.kill('SIGKILL')
-              return
-            }
-            worker.channel.send({ type: 'shutdown', v: 1, deadline })
-            // A worker that ignores its deadline is cut off a moment after it.
-            setTimeout(() => worker.child.kill('SIGKILL'), Math.max(0, deadline - Date.now()) + 1000).unref()
-          }),
-      ),
-    )
+    await Promise.all(everyone.map((member) => this.#stopMember(member, deadline)))
     await Promise.all(this.#cleanups) // temp files of workers that were cut off
   }
 
   /** Sends a message to every live worker (log reopen). */
   broadcast(message: SupervisorMessage): void {
-    for (const worker of this.#slots) worker?.channel.send(message)
+    for (const member of this.#slots) member?.channel.send(message)
   }
 
   /** Process ids and readiness of the current workers. */
   describe(): { id: number; pid: number | undefined; ready: boolean }[] {
     return this.#slots
-      .filter((w): w is Worker => w !== null)
-      .map((w) => ({ id: w.id, pid: w.child.pid, ready: w.ready }))
+      .filter((m): m is FleetMember => m !== null)
+      .map((m) => ({ id: m.id, pid: m.child.pid, ready: m.state === 'ready' }))
+  }
+
+  #stopMember(member: FleetMember, deadline: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (hasExited(member.child)) return resolve()
+      member.child.once('exit', () => resolve())
+      // Not ready yet: it holds no connection, and may not listen for 'shutdown' yet either.
+      if (member.state === 'starting') {
+        member.child.kill('SIGKILL')
+        return
+      }
+      member.channel.send({ type: 'shutdown', v: 1, deadline })
+      // A worker that ignores its deadline is cut off a moment after it.
+      setTimeout(() => member.child.kill('SIGKILL'), Math.max(0, deadline - Date.now()) + 1000).unref()
+    })
   }
 
   /**
@@ -198,7 +164,7 @@ export class WorkerPool {
   #takePreforked(): ChildProcess | null {
     const child = this.#preforked
     this.#preforked = null
-    if (child === null || child.exitCode !== null || child.signalCode !== null || !child.connected) return null
+    if (child === null || hasExited(child) || !child.connected) return null
     return child
   }
 
@@ -209,86 +175,74 @@ export class WorkerPool {
     const channel = connectToWorker(child, {
       onInvalid: (error) => this.#options.report(`worker ${id} sent a bad IPC message: ${error.message}`),
     })
-    if (preforked !== null) {
-      // It asks (repeatedly, see worker.ts) once it has loaded; until now nobody was listening.
-      const settings = this.#options.env.THREADSERVE_WORKER_CONFIG ?? ''
-      let configured = false
-      channel.on('settings-request', () => {
-        if (configured) return
-        configured = true
-        channel.send({ type: 'configure', v: 1, settings })
-      })
-    }
-    const worker: Worker = {
+    if (preforked !== null) this.#configure(channel)
+    const member: FleetMember = {
       id,
       child,
       channel,
       owner,
       spawnedAt: Date.now(),
-      ready: false,
-      retiring: false,
+      state: 'starting',
       onReady: null,
       readyTimer: null,
       unsent: [],
       onWritten: (error) => {
-        const client = worker.unsent.shift()
+        const client = member.unsent.shift()
         if (client === undefined) return // the worker died first; #onExit took them back
         // Written: close our copy. Not written (the pipe broke): the worker never had it.
         if (error === null) client.close()
         else this.dispatch(client)
       },
     }
-    this.#slots[id - 1] = worker
-
-    channel.on('permit-request', (message) => {
-      const decision = this.#options.permits.request(owner)
-      if (decision.granted) {
-        channel.send({ type: 'permit-grant', v: 1, requestId: message.requestId, permitId: decision.permitId })
-      } else {
-        channel.send({
-          type: 'permit-deny',
-          v: 1,
-          requestId: message.requestId,
-          retryAfterSeconds: decision.retryAfterSeconds,
-        })
-      }
-    })
-    channel.on('permit-release', (message) => this.#options.permits.release(owner, message.permitId))
+    this.#slots[id - 1] = member
+    this.#options.permits.serve(channel, owner)
     child.on('error', (error) => this.#options.report(`worker ${id}: ${error.message}`))
-    child.on('exit', (code, signal) => this.#onExit(worker, code, signal))
+    child.on('exit', (code, signal) => this.#onExit(member, code, signal))
 
     return new Promise<void>((resolve) => {
-      worker.readyTimer = setTimeout(() => {
+      member.readyTimer = setTimeout(() => {
         this.#options.report(`worker ${id} (pid ${child.pid}) not ready after ${READY_TIMEOUT_MS} ms; replacing it`)
         child.kill('SIGKILL')
       }, READY_TIMEOUT_MS)
-      worker.onReady = resolve
+      member.onReady = resolve
       const listenHandle = this.#options.listenHandle
       if (listenHandle !== null) {
         // Kernel balancing: ready means "accepting on the shared handle", not just "started".
         channel.on('ready', () => {
-          if (!this.#stopping && !worker.retiring) channel.send({ type: 'listen', v: 1 }, listenHandle)
+          if (!this.#stopping && member.state !== 'retiring') channel.send({ type: 'listen', v: 1 }, listenHandle)
         })
       }
-      channel.on(listenHandle === null ? 'ready' : 'listening', () => {
-        if (worker.ready || worker.retiring) return
-        worker.ready = true
-        if (worker.readyTimer !== null) clearTimeout(worker.readyTimer)
-        this.#earlyExits[id - 1] = 0
-        this.#rotation = [...this.#rotation.filter((w) => w.id !== id), worker]
-        this.#flushPending()
-        const done = worker.onReady
-        worker.onReady = null
-        done?.()
-      })
+      channel.on(listenHandle === null ? 'ready' : 'listening', () => this.#onReady(member))
     })
   }
 
-  #retire(worker: Worker, deadline: number): void {
-    worker.retiring = true
-    this.#retiring.add(worker)
-    this.#rotation = this.#rotation.filter((w) => w !== worker)
-    worker.channel.send({ type: 'shutdown', v: 1, deadline })
+  /** The early-forked worker asks (repeatedly, see worker/receive-settings.ts) once it has loaded. */
+  #configure(channel: FleetMember['channel']): void {
+    const settings = this.#options.env[WORKER_CONFIG_ENV] ?? ''
+    let configured = false
+    channel.on('settings-request', () => {
+      if (configured) return
+      configured = true
+      channel.send({ type: 'configure', v: 1, settings })
+    })
+  }
+
+  #onReady(member: FleetMember): void {
+    if (member.state !== 'starting') return
+    member.state = 'ready'
+    if (member.readyTimer !== null) clearTimeout(member.readyTimer)
+    this.#rotation = [...this.#rotation.filter((m) => m.id !== member.id), member]
+    this.#flushPending()
+    const done = member.onReady
+    member.onReady = null
+    done?.()
+  }
+
+  #retire(member: FleetMember, deadline: number): void {
+    member.state = 'retiring'
+    this.#retiring.add(member)
+    this.#rotation = this.#rotation.filter((m) => m !== member)
+    member.channel.send({ type: 'shutdown', v: 1, deadline })
   }
 
   #flushPending(): void {
@@ -297,47 +251,49 @@ export class WorkerPool {
     for (const client of pending) this.dispatch(client)
   }
 
-  #onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
-    if (worker.readyTimer !== null) clearTimeout(worker.readyTimer)
-    worker.channel.close()
-    this.#rotation = this.#rotation.filter((w) => w !== worker)
-    this.#retiring.delete(worker)
+  #onExit(member: FleetMember, code: number | null, signal: NodeJS.Signals | null): void {
+    if (member.readyTimer !== null) clearTimeout(member.readyTimer)
+    member.channel.close()
+    this.#rotation = this.#rotation.filter((m) => m !== member)
+    this.#retiring.delete(member)
     // Connections still queued for it were never sent, so nothing has read from them: another
     // worker serves them. (One already written but not yet taken is lost with the dead worker's
     // pipe: the kernel closes it and the client sees a reset.)
-    const unsent = worker.unsent
-    worker.unsent = []
+    const unsent = member.unsent
+    member.unsent = []
     for (const client of unsent) this.dispatch(client)
-    const returned = this.#options.permits.releaseAll(worker.owner)
-    const cleanup = removeTempFiles(this.#options.uploadDir, worker.child.pid).finally(() =>
+    const returned = this.#options.permits.releaseAll(member.owner)
+    const cleanup = removeTempFiles(this.#options.uploadDir, member.child.pid).finally(() =>
       this.#cleanups.delete(cleanup),
     )
     this.#cleanups.add(cleanup)
-    const index = worker.id - 1
-    if (this.#stopping || worker.retiring || this.#slots[index] !== worker) return
+    const index = member.id - 1
+    if (this.#stopping || member.state === 'retiring' || this.#slots[index] !== member) return
 
     const how = describeExit(code, signal)
-    const permits = returned > 0 ? `, ${returned} upload permit(s) returned` : ''
-    if (!worker.ready) {
-      const early = ++this.#earlyExits[index]!
-      if (early >= CRASH_LOOP_EXITS) {
-        this.#stopping = true
-        this.#options.onCrashLoop(`worker ${worker.id} ${how} ${early} times in a row before it was ready`)
-        return
-      }
+    const decision = decideRestart(
+      this.#history[index] ?? NO_EXITS,
+      member.state === 'ready',
+      Date.now() - member.spawnedAt,
+    )
+    this.#history[index] = decision.history
+    if (decision.kind === 'give-up') {
+      this.#stopping = true
+      const times = decision.history.earlyExits
+      this.#options.onCrashLoop(`worker ${member.id} ${how} ${times} times in a row before it was ready`)
+      return
     }
-    const lived = Date.now() - worker.spawnedAt
-    this.#quickExits[index] = lived < QUICK_EXIT_MS ? this.#quickExits[index]! + 1 : 0
-    const quick = this.#quickExits[index]!
-    const delay = quick === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 50 * 2 ** quick)
-    this.#options.report(`worker ${worker.id} (pid ${worker.child.pid}) ${how}${permits}; restarting in ${delay} ms`)
+    const permits = returned > 0 ? `, ${returned} upload permit(s) returned` : ''
+    this.#options.report(
+      `worker ${member.id} (pid ${member.child.pid}) ${how}${permits}; restarting in ${decision.delayMs} ms`,
+    )
     this.#restarts++
     this.#slots[index] = null
     setTimeout(() => {
       if (!this.#stopping && this.#slots[index] === null) {
-        const wasOnReady = worker.onReady
-        void this.#spawn(worker.id).then(() => wasOnReady?.())
+        const wasOnReady = member.onReady
+        void this.#spawn(member.id).then(() => wasOnReady?.())
       }
-    }, delay).unref()
+    }, decision.delayMs).unref()
   }
 }

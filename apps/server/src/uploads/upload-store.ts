@@ -1,14 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { type FileHandle, link, open, readdir, unlink } from 'node:fs/promises'
+import { type FileHandle, link, open, unlink } from 'node:fs/promises'
 import path from 'node:path'
+import { tempName } from './temp-files.js'
 import { createUploadName } from './upload-name.js'
 
-// DESIGN.md "Uploads": stream to a hidden temp file in the upload dir, fsync, give it its final
+// Stream to a hidden temp file in the upload dir, fsync, give it its final
 // name without ever replacing an existing file, fsync the directory, and only then answer 201.
 
-const TEMP_PREFIX = '.upload-'
-const TEMP_SUFFIX = '.part'
 const HIGH_WATER_BYTES = 1024 * 1024 // pause the client above this much queued for the disk
 // Body bytes are copied into staging buffers of this size, written with one writev per batch and
 // then reused (by this worker's next upload too): the chunks written come from the worker's
@@ -36,33 +35,6 @@ export interface StoredUpload {
   readonly name: string
   readonly size: number
   readonly sha256: string
-}
-
-/** The temp-file name of an upload in progress: hidden, and tagged with the writer's pid for clean-up. */
-function tempName(pid: number): string {
-  return `${TEMP_PREFIX}${pid}-${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`
-}
-
-/** Removes temp files left by a crash: all of them at start-up, or those of one dead worker's pid. */
-export async function removeTempFiles(dir: string, pid?: number): Promise<number> {
-  const prefix = pid === undefined ? TEMP_PREFIX : `${TEMP_PREFIX}${pid}-`
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch {
-    return 0
-  }
-  let removed = 0
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue
-    try {
-      await unlink(path.join(dir, name))
-      removed++
-    } catch {
-      // Another process removed it first: the goal is reached either way.
-    }
-  }
-  return removed
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -1,0 +1,64 @@
+import { envNameOf, SETTING_GROUPS, SETTING_NAMES, SETTINGS } from './settings.js'
+
+// The settings table (settings.ts) written out for people: --help, and the Markdown table in
+// the app's README (a test checks the README holds exactly what settingsMarkdown() gives).
+
+const VALUE_HINTS: Readonly<Record<string, string>> = {
+  size: '<size>',
+  duration: '<duration>',
+  integer: '<n>',
+  boolean: '',
+}
+
+function defaultOf(fallback: string): string {
+  return fallback === '' ? '' : ` (default ${fallback})`
+}
+
+/** `threadserve --help`: options grouped by topic, each with its environment variable. */
+export function helpText(): string {
+  const lines = [
+    'Usage: threadserve [options]',
+    '',
+    'A multi-process HTTP/1.0 file server: GET/HEAD from --root, POST /upload stores new files.',
+    'Every option can also be set with its environment variable; flags win over the environment.',
+    'Sizes take bytes or a unit (64MiB, 512k, 1GB); durations take seconds or a unit (500ms, 10s, 2m).',
+  ]
+  for (const group of SETTING_GROUPS) {
+    lines.push('', `${group[0]?.toUpperCase()}${group.slice(1)}:`)
+    for (const name of SETTING_NAMES) {
+      const setting = SETTINGS[name]
+      if (setting.group !== group) continue
+      const hint = VALUE_HINTS[setting.kind] ?? '<value>'
+      const flag = `  --${setting.flag}${hint === '' ? '' : ` ${hint}`}`
+      lines.push(`${flag.padEnd(34)}${setting.help}${defaultOf(setting.fallback)}`)
+      lines.push(`${' '.repeat(34)}env ${envNameOf(setting.flag)}`)
+    }
+  }
+  lines.push(
+    '',
+    'Other:',
+    `${'  -h, --help'.padEnd(34)}show this help`,
+    `${'  -v, --version'.padEnd(34)}print the version`,
+  )
+  return `${lines.join('\n')}\n`
+}
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|')
+}
+
+/** The README's settings table, one row per setting, grouped as --help groups them. */
+export function settingsMarkdown(): string {
+  const rows = ['| flag | environment variable | default | what |', '| --- | --- | --- | --- |']
+  for (const group of SETTING_GROUPS) {
+    for (const name of SETTING_NAMES) {
+      const setting = SETTINGS[name]
+      if (setting.group !== group) continue
+      const fallback = setting.fallback === '' ? '' : `\`${setting.fallback}\``
+      rows.push(
+        `| \`--${setting.flag}\` | \`${envNameOf(setting.flag)}\` | ${fallback} | ${group}: ${cell(setting.help)} |`,
+      )
+    }
+  }
+  return `${rows.join('\n')}\n`
+}
