@@ -14,7 +14,6 @@ export { isConnectionMessage } from './is-connection-message.js'
 export {
   ConfigureMessage,
   ConnectionMessage,
-  ConnectionRejectedMessage,
   ListeningMessage,
   ListenMessage,
   LogReopenMessage,

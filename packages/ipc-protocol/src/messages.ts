@@ -152,16 +152,6 @@ export const StatsMessage = z.strictObject({
 })
 export type StatsMessage = z.infer<typeof StatsMessage>
 
-/** Worker -> supervisor: a handed-off connection was refused (informational; the worker closed it). */
-export const ConnectionRejectedMessage = z.strictObject({
-  type: z.literal('connection-rejected'),
-  v: Version,
-  id: Id,
-  // Bounded so that a log line quoting it stays a line.
-  reason: z.string().check(z.maxLength(1024)),
-})
-export type ConnectionRejectedMessage = z.infer<typeof ConnectionRejectedMessage>
-
 /** Every message the supervisor sends to a worker. */
 export const SupervisorMessage = z.discriminatedUnion('type', [
   ConnectionMessage,
@@ -181,7 +171,6 @@ export const WorkerMessage = z.discriminatedUnion('type', [
   PermitRequestMessage,
   PermitReleaseMessage,
   StatsMessage,
-  ConnectionRejectedMessage,
   ListeningMessage,
   SettingsRequestMessage,
 ])
