@@ -1,4 +1,5 @@
 import type * as z from 'zod/mini'
+import en from 'zod/v4/locales/en.js'
 import { IpcError } from './errors.js'
 import { isConnectionMessage } from './is-connection-message.js'
 import { PROTOCOL_VERSION, SupervisorMessage, WorkerMessage } from './messages.js'
@@ -32,8 +33,14 @@ export function decodeUnchecked<T extends { type: string }>(raw: unknown): T | I
   return new IpcError('INVALID_MESSAGE', `invalid message: expected an object with a string type, got ${kindOf(raw)}`)
 }
 
+// zod/mini carries no message text until a locale is set (every issue reads 'Invalid input'), and
+// z.config() would set one for the whole process: for the consumer's own schemas too, and
+// undoing its choice of language. Passed per parse, the English locale names what is wrong in
+// our messages only, and outranks a global error map, so a consumer cannot reword them either.
+const PARSE_OPTIONS = { error: en().localeError }
+
 function decodeWith<T>(schema: z.ZodMiniType<T>, raw: unknown): T | IpcError {
-  const result = schema.safeParse(raw)
+  const result = schema.safeParse(raw, PARSE_OPTIONS)
   if (result.success) return result.data
   return describeFailure(raw, result.error)
 }

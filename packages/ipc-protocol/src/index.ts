@@ -1,24 +1,19 @@
 export {
   type Channel,
   type ChannelOptions,
-  connectToSupervisor,
-  connectToWorker,
   DEFAULT_REQUEST_TIMEOUT_MS,
-  type NativeHandle,
-  type ReceivedHandle,
   type ReplyOf,
   type RequestOf,
   type RequestOptions,
-  type SendableHandle,
-  type SendOptions,
 } from './channel.js'
+export { connectToSupervisor, connectToWorker } from './connect.js'
 export { decodeSupervisorMessage, decodeWorkerMessage } from './decode.js'
 export { IPC_ERROR_STATUS, IpcError, type IpcErrorCode } from './errors.js'
+export type { NativeHandle, ReceivedHandle, SendableHandle, SendOptions } from './handles.js'
 export { isConnectionMessage } from './is-connection-message.js'
 export {
   ConfigureMessage,
   ConnectionMessage,
-  ConnectionRejectedMessage,
   ListeningMessage,
   ListenMessage,
   LogReopenMessage,

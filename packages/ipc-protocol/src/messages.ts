@@ -1,11 +1,8 @@
 import * as z from 'zod/mini'
-import en from 'zod/v4/locales/en.js'
 
 // zod/mini, not classic zod: the same checks, but tree-shakable. Bundled into the server it is
-// ~40 KB instead of ~750 KB, which cost every process ~35 ms and ~7 MiB at start-up (issue 7).
-// Unlike classic zod it ships no messages until a locale is set: without this, every issue
-// reads 'Invalid input'. (Classic zod makes the same process-wide call when it is imported.)
-z.config(en())
+// ~40 KB instead of ~750 KB, which cost every process ~35 ms and ~7 MiB at start-up. Its issues
+// carry no text of their own: decode.ts gives them English without touching zod's global config.
 
 /**
  * The protocol version every message carries as `v`. A change that an older peer would
@@ -155,16 +152,6 @@ export const StatsMessage = z.strictObject({
 })
 export type StatsMessage = z.infer<typeof StatsMessage>
 
-/** Worker -> supervisor: a handed-off connection was refused (informational; the worker closed it). */
-export const ConnectionRejectedMessage = z.strictObject({
-  type: z.literal('connection-rejected'),
-  v: Version,
-  id: Id,
-  // Bounded so that a log line quoting it stays a line.
-  reason: z.string().check(z.maxLength(1024)),
-})
-export type ConnectionRejectedMessage = z.infer<typeof ConnectionRejectedMessage>
-
 /** Every message the supervisor sends to a worker. */
 export const SupervisorMessage = z.discriminatedUnion('type', [
   ConnectionMessage,
@@ -184,7 +171,6 @@ export const WorkerMessage = z.discriminatedUnion('type', [
   PermitRequestMessage,
   PermitReleaseMessage,
   StatsMessage,
-  ConnectionRejectedMessage,
   ListeningMessage,
   SettingsRequestMessage,
 ])

@@ -4,7 +4,6 @@ import type * as z from 'zod/mini'
 import {
   ConfigureMessage,
   ConnectionMessage,
-  ConnectionRejectedMessage,
   decodeSupervisorMessage,
   decodeWorkerMessage,
   IpcError,
@@ -179,18 +178,6 @@ const CASES: Case[] = [
         why: 'negative queue',
         value: { type: 'stats', v: 1, requestId: 1, inFlight: 0, queued: -1, served: 0, rssBytes: 1 },
       },
-    ],
-  },
-  {
-    name: 'connection-rejected',
-    schema: ConnectionRejectedMessage,
-    from: 'worker',
-    valid: [
-      { type: 'connection-rejected', v: 1, id: 4, reason: '' },
-      { type: 'connection-rejected', v: 1, id: 4, reason: 'shutting down' },
-    ],
-    invalid: [
-      { why: 'reason over 1024', value: { type: 'connection-rejected', v: 1, id: 4, reason: 'x'.repeat(1025) } },
     ],
   },
 ]
@@ -370,9 +357,14 @@ describe('the protocol tables', () => {
     expect(PROTOCOL_VERSION).toBe(1)
   })
 
+  const typesOf = (union: typeof SupervisorMessage | typeof WorkerMessage) =>
+    union._zod.def.options.map((option) => option.shape.type._zod.def.values[0] as string)
+
+  test('every message type of both unions has its cases above, and no other type does', () => {
+    expect(new Set([...typesOf(SupervisorMessage), ...typesOf(WorkerMessage)])).toEqual(KNOWN_TYPES)
+  })
+
   test('every request type goes one way and every reply type comes back the other way', () => {
-    const typesOf = (union: typeof SupervisorMessage | typeof WorkerMessage) =>
-      union._zod.def.options.map((option) => option.shape.type._zod.def.values[0] as string)
     for (const [request, replies] of Object.entries(REPLY_TYPES)) {
       const from: Direction = typesOf(SupervisorMessage).includes(request) ? 'supervisor' : 'worker'
       expect(typesOf(UNION[from])).toContain(request)

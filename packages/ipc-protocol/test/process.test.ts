@@ -36,10 +36,38 @@ async function stopByPid(child: ChildProcess): Promise<void> {
   await exited
 }
 
+// The 'worker' fixture tells the test what its own channel saw as `{ report }` messages outside
+// the protocol. They travel the IPC pipe, so they arrive in order with the protocol messages; the
+// test reads them from the child's 'message' event and keeps them from the channel's onInvalid.
+function isReport(raw: unknown): raw is { report: string } {
+  return typeof (raw as { report?: unknown } | null)?.report === 'string'
+}
+
 function startWorker(mode: 'worker' | 'silent' | 'garbage', options: ChannelOptions = {}) {
   const child = fork(FIXTURE, [mode], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   children.add(child)
-  return { child, channel: connectToWorker(child, options) }
+  const reports: string[] = []
+  child.on('message', (raw) => {
+    if (isReport(raw)) reports.push(raw.report)
+  })
+  const channel = connectToWorker(child, {
+    ...options,
+    onInvalid: (error, raw) => {
+      if (!isReport(raw)) options.onInvalid?.(error, raw)
+    },
+  })
+  return { child, channel, reports }
+}
+
+function reportArrives(child: ChildProcess, reason: string): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (raw: unknown) => {
+      if (!isReport(raw) || raw.report !== reason) return
+      child.off('message', onMessage)
+      resolve()
+    }
+    child.on('message', onMessage)
+  })
 }
 
 function nextMessage<T extends WorkerMessage['type']>(
@@ -52,13 +80,6 @@ function nextMessage<T extends WorkerMessage['type']>(
       resolve(message)
     })
   })
-}
-
-// The 'worker' fixture reports its own invalid messages and handler errors as connection-rejected.
-function collectReasons(channel: SupervisorChannel): string[] {
-  const reasons: string[] = []
-  channel.on('connection-rejected', ({ reason }) => reasons.push(reason))
-  return reasons
 }
 
 function grantPermits(channel: SupervisorChannel): void {
@@ -157,33 +178,31 @@ describe('a forked worker', { timeout: 30_000 }, () => {
   })
 
   test('is told when a connection message arrives without its socket', async () => {
-    const { channel } = startWorker('worker')
+    const { child, channel } = startWorker('worker')
     await nextMessage(channel, 'ready')
-    const rejected = nextMessage(channel, 'connection-rejected')
+    const reported = reportArrives(child, 'no-socket:9')
     channel.send({ type: 'connection', v: 1, id: 9, acceptedAt: Date.now() })
-    expect(await rejected).toEqual({ type: 'connection-rejected', v: 1, id: 9, reason: 'no socket' })
+    await reported
   })
 
   test('drops invalid messages from the supervisor, reports them, and keeps serving', async () => {
-    const { child, channel } = startWorker('worker')
-    const reasons = collectReasons(channel)
+    const { child, channel, reports } = startWorker('worker')
     await nextMessage(channel, 'ready')
     child.send({ nope: 1 })
     child.send({ type: 'shutdown', v: 9, deadline: 1 })
     child.send('shutdown')
     const reply = await channel.request({ type: 'stats-request', v: 1 })
     expect(reply.type).toBe('stats')
-    expect(reasons).toEqual(['invalid:INVALID_MESSAGE', 'invalid:VERSION_UNSUPPORTED', 'invalid:INVALID_MESSAGE'])
+    expect(reports).toEqual(['invalid:INVALID_MESSAGE', 'invalid:VERSION_UNSUPPORTED', 'invalid:INVALID_MESSAGE'])
   })
 
   test('survives a handler that throws and reports it', async () => {
-    const { child, channel } = startWorker('worker')
-    const reasons = collectReasons(channel)
+    const { child, channel, reports } = startWorker('worker')
     await nextMessage(channel, 'ready')
     channel.send({ type: 'log-reopen', v: 1 })
     const reply = await channel.request({ type: 'stats-request', v: 1 })
     expect(reply.type).toBe('stats')
-    expect(reasons).toEqual(['error:HANDLER_FAILED'])
+    expect(reports).toEqual(['error:HANDLER_FAILED'])
     expect(child.exitCode).toBeNull()
   })
 
