@@ -2,6 +2,7 @@ import { type Stats, statSync } from 'node:fs'
 import { type FileHandle, open, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { ParsedTarget } from '@threadserve/http10-parser'
+import { classifyFsError } from '../http/fs-error-status.js'
 import { contentTypeFor } from './content-type.js'
 import { formatHttpDate } from './http-date.js'
 
@@ -72,9 +73,9 @@ const UNAVAILABLE: Lookup = { kind: 'unavailable' }
 
 /** What a failed realpath/stat/open means for the client: missing, forbidden, or try again. */
 export function errorLookup(error: unknown): Lookup {
-  const code = (error as NodeJS.ErrnoException).code
-  if (code === 'EACCES' || code === 'EPERM') return FORBIDDEN
-  if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') return UNAVAILABLE
+  const failure = classifyFsError(error)
+  if (failure === 'forbidden') return FORBIDDEN
+  if (failure === 'unavailable') return UNAVAILABLE
   return NOT_FOUND
 }
 

@@ -25,3 +25,48 @@ export function hasToken(list: string, token: string): boolean {
   }
   return false
 }
+
+/**
+ * Whether this request's connection may stay open: --keep-alive is on, the client asks, and the
+ * connection has served fewer than --keep-alive-requests (counting this one).
+ */
+export function mayKeepAlive(
+  head: RequestHead,
+  config: { readonly keepAlive: boolean; readonly keepAliveRequests: number },
+  servedBefore: number,
+): boolean {
+  return config.keepAlive && servedBefore + 1 < config.keepAliveRequests && wantsKeepAlive(head)
+}
+
+/**
+ * Whether the connection stays open after a response with `status`: the client asked and may
+ * (mayKeepAlive), the whole request was read (so the next byte starts a new one), the answer is
+ * not an error that ends the exchange (timeouts, overload, server faults), and the worker is not
+ * shutting down.
+ */
+export function persistsAfter(
+  status: number,
+  request: { readonly keepAlive: boolean; readonly requestDone: boolean },
+  draining: boolean,
+): boolean {
+  return request.keepAlive && request.requestDone && status < 500 && status !== 408 && !draining
+}
+
+/**
+ * Bytes of a pipelined next request that came before the current response was written: copied,
+ * since what a socket reads lives in the worker's shared read buffer only during the read.
+ */
+export class HeldBytes {
+  #bytes: Buffer | null = null
+
+  hold(chunk: Buffer): void {
+    this.#bytes = this.#bytes === null ? Buffer.from(chunk) : Buffer.concat([this.#bytes, chunk])
+  }
+
+  /** The held bytes (null if none), forgotten here. */
+  take(): Buffer | null {
+    const bytes = this.#bytes
+    this.#bytes = null
+    return bytes
+  }
+}

@@ -15,7 +15,11 @@ import { WorkerFleet } from './worker-fleet.js'
 
 // The supervisor: listens, accepts with pauseOnConnect, and hands each socket to a worker; holds
 // the server-wide upload permits; restarts workers; and owns the signals (SIGINT/SIGTERM drain,
-// SIGHUP log reopen + rolling worker replacement, SIGUSR2 prints a stats line).
+// SIGHUP log reopen + rolling worker replacement, SIGUSR2 prints a stats line with every
+// worker's own figures, asked for with stats-request).
+
+// SIGUSR2 waits this long for each worker's own figures.
+const STATS_TIMEOUT_MS = 500
 
 function report(line: string): void {
   process.stderr.write(`threadserve: ${line}\n`)
@@ -102,14 +106,11 @@ export async function runSupervisor(config: Config, preforked: ChildProcess | nu
       void fleet.replaceAll()
     })
     process.on('SIGUSR2', () => {
-      process.stdout.write(
-        `${JSON.stringify({
-          permitsInUse: permits.inUse,
-          restarts: fleet.restarts,
-          pendingConnections: fleet.pendingConnections,
-          workers: fleet.describe(),
-        })}\n`,
-      )
+      void fleet.sample(STATS_TIMEOUT_MS).then((workers) => {
+        const { inUse: permitsInUse } = permits
+        const line = { permitsInUse, restarts: fleet.restarts, pendingConnections: fleet.pendingConnections, workers }
+        process.stdout.write(`${JSON.stringify(line)}\n`)
+      })
     })
     // Signal handlers are in place before anyone can learn our port: a SIGUSR2 or SIGTERM sent
     // the moment the line below appears must not meet the default action (terminate).

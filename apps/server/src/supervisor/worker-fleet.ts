@@ -40,6 +40,17 @@ export interface WorkerFleetOptions {
   readonly listenHandle: SendableHandle | null
 }
 
+/** One worker as SIGUSR2 reports it. */
+export interface WorkerSample {
+  readonly id: number
+  readonly pid: number | undefined
+  readonly ready: boolean
+  readonly inFlight?: number
+  readonly queued?: number
+  readonly served?: number
+  readonly rssBytes?: number
+}
+
 export class WorkerFleet {
   readonly #options: WorkerFleetOptions
   readonly #slots: (FleetMember | null)[]
@@ -135,11 +146,27 @@ export class WorkerFleet {
     for (const member of this.#slots) member?.channel.send(message)
   }
 
-  /** Process ids and readiness of the current workers. */
-  describe(): { id: number; pid: number | undefined; ready: boolean }[] {
-    return this.#slots
-      .filter((m): m is FleetMember => m !== null)
-      .map((m) => ({ id: m.id, pid: m.child.pid, ready: m.state === 'ready' }))
+  /**
+   * Process ids and readiness of the current workers, with each ready worker's own figures
+   * (requests in flight, queued, served, RSS) where it answers within `timeoutMs`.
+   */
+  async sample(timeoutMs: number): Promise<WorkerSample[]> {
+    const members = this.#slots.filter((m): m is FleetMember => m !== null)
+    return Promise.all(
+      members.map(async (m): Promise<WorkerSample> => {
+        const sample = { id: m.id, pid: m.child.pid, ready: m.state === 'ready' }
+        if (m.state !== 'ready') return sample
+        try {
+          const { inFlight, queued, served, rssBytes } = await m.channel.request(
+            { type: 'stats-request', v: 1 },
+            { timeoutMs },
+          )
+          return { ...sample, inFlight, queued, served, rssBytes }
+        } catch {
+          return sample // busy past the timeout, or gone meanwhile: its figures are left out
+        }
+      }),
+    )
   }
 
   #stopMember(member: FleetMember, deadline: number): Promise<void> {

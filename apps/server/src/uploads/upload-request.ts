@@ -1,4 +1,5 @@
 import type { RequestHead } from '@threadserve/http10-parser'
+import { writeErrorStatus } from '../http/fs-error-status.js'
 import type { HeaderList } from '../http/responses.js'
 import type { PermitAnswer, WorkerServices } from '../http/services.js'
 import {
@@ -34,14 +35,6 @@ export interface UploadHost {
 
 const State = { Permit: 0, Body: 1, Committing: 2, Done: 3 } as const
 type State = (typeof State)[keyof typeof State]
-
-/** The status for a failed upload write: a full disk is 507, out of descriptors 503, else 500. */
-export function storeErrorStatus(error: unknown): number {
-  const code = (error as NodeJS.ErrnoException).code
-  if (code === 'ENOSPC' || code === 'EDQUOT') return 507
-  if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') return 503
-  return 500
-}
 
 export class UploadRequest {
   readonly #host: UploadHost
@@ -210,7 +203,7 @@ export class UploadRequest {
   }
 
   #respondStoreError(error: unknown): void {
-    const status = storeErrorStatus(error)
+    const status = writeErrorStatus(error)
     if (status === 503) this.#host.respondBusy()
     else this.#host.respondError(status, 'could not store the upload')
   }

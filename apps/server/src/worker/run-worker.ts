@@ -6,8 +6,9 @@ import { connectToSupervisor, type NativeHandle } from '@threadserve/ipc-protoco
 import { createAccessLog } from '@threadserve/logger'
 import { BasicAuthenticator } from '../auth/basic-auth.js'
 import { StaticFiles } from '../files/static-files.js'
-import { Connection, onSharedRead } from '../http/connection.js'
+import { Connection } from '../http/connection.js'
 import type { PermitAnswer, WorkerServices } from '../http/services.js'
+import { onSharedRead } from '../http/socket-events.js'
 import { acceptConnections, type TcpHandle } from '../shared/tcp-handle.js'
 import { WORKER_ID_ENV } from '../shared/worker-env.js'
 import { socketFromHandle } from './client-socket.js'
@@ -62,6 +63,7 @@ export async function runWorker(): Promise<void> {
   const root = await realpath(config.root)
   const slots = new SlotPool(config.poolSize, config.queueSize)
   const live = new Set<Connection>()
+  let served = 0
   let draining = false
 
   const services: WorkerServices = {
@@ -91,7 +93,10 @@ export async function runWorker(): Promise<void> {
     },
     claimSlot: (connection) => slots.claim(connection),
     // A request on a persistent connection is done (--keep-alive); the connection stays.
-    releaseSlot: (connection) => slots.release(connection),
+    releaseSlot: (connection) => {
+      served++
+      slots.release(connection)
+    },
     isDraining: () => draining,
   }
 
@@ -102,6 +107,7 @@ export async function runWorker(): Promise<void> {
   }
 
   function onConnectionClosed(connection: Connection): void {
+    if (connection.inRequest) served++
     live.delete(connection)
     slots.release(connection)
     if (draining && live.size === 0) exitNow()
@@ -172,6 +178,11 @@ export async function runWorker(): Promise<void> {
   channel.on('shutdown', (message) => drain(message.deadline))
   channel.on('log-reopen', () => {
     log.reopen().catch(() => {})
+  })
+  channel.on('stats-request', (message) => {
+    const { requestId } = message
+    const rssBytes = process.memoryUsage.rss()
+    channel.send({ type: 'stats', v: 1, requestId, inFlight: slots.active, queued: slots.queued, served, rssBytes })
   })
   // The supervisor is gone (crashed or killed): finish what we have, then leave.
   process.on('disconnect', () => drain(Date.now() + config.shutdownGraceMs))

@@ -1,0 +1,81 @@
+import { type ParsedTarget, ParseError, parseTarget, type RequestHead } from '@threadserve/http10-parser'
+import { BASIC_CHALLENGE, type BasicAuthenticator } from '../auth/basic-auth.js'
+import { UPLOAD_PAGE } from '../browser/upload-page.js'
+import { type FileExchange, serveFile } from './file-response.js'
+import { needsCredentials, routeRequest } from './router.js'
+
+// A request whose head is complete and that holds a pool slot: its target is parsed, its
+// credentials checked when the route needs them, and it goes to its handler (router.ts).
+
+/** What dispatching needs from the connection, besides answering. */
+export interface DispatchTarget extends FileExchange {
+  /** The request is answered now or soon: body bytes that come are not wanted. */
+  enterResponding(): void
+  /** Credentials are being checked: reading pauses; a POST keeps its early body bytes for later. */
+  enterAuthorizing(isPost: boolean): void
+  /** Already answered (a timeout, the client ended): nothing more to send. */
+  readonly answered: boolean
+  /** POST /upload: the upload takes over the exchange. */
+  beginUpload(head: RequestHead): void
+}
+
+/** Serves `head` on `exchange`. */
+export function dispatchRequest(exchange: DispatchTarget, head: RequestHead): void {
+  let target: ParsedTarget
+  try {
+    target = parseTarget(head.target)
+  } catch (error) {
+    if (!(error instanceof ParseError)) throw error
+    // A target that reaches for what is not served (NUL, encoded slashes, above the root) is
+    // "not here" and says no more; a malformed one says what is wrong with it.
+    exchange.respondError(error.status, error.code === 'FORBIDDEN_TARGET' ? undefined : error.message)
+    return
+  }
+  const auth = exchange.services.auth ?? null
+  const authAll = exchange.services.config.authAll
+  if (auth !== null && needsCredentials(head.method, target.pathname, { authEnabled: true, authAll })) {
+    void authorize(exchange, head, target, auth)
+    return
+  }
+  route(exchange, head, target)
+}
+
+// RFC 7617 / RFC 1945 §11: a 401 with the challenge. A POST is answered before its body is read
+// (the socket stays paused) and before it asks for a permit.
+async function authorize(
+  exchange: DispatchTarget,
+  head: RequestHead,
+  target: ParsedTarget,
+  auth: BasicAuthenticator,
+): Promise<void> {
+  exchange.enterAuthorizing(head.method === 'POST')
+  let ok: boolean
+  try {
+    ok = await auth.verify(head.get('authorization'))
+  } catch {
+    ok = false
+  }
+  if (exchange.closed || exchange.answered) return // ended meanwhile
+  if (!ok) return exchange.respondError(401, 'credentials required', [['WWW-Authenticate', BASIC_CHALLENGE]])
+  route(exchange, head, target)
+}
+
+function route(exchange: DispatchTarget, head: RequestHead, target: ParsedTarget): void {
+  const chosen = routeRequest(head.method, target.pathname)
+  const wantBody = head.method === 'GET'
+  switch (chosen.kind) {
+    case 'upload-page':
+      exchange.enterResponding()
+      exchange.respond(200, UPLOAD_PAGE.headers, wantBody ? UPLOAD_PAGE.body : null, UPLOAD_PAGE.body.length)
+      return
+    case 'file':
+      exchange.enterResponding()
+      void serveFile(exchange, head, target, wantBody)
+      return
+    case 'upload':
+      exchange.beginUpload(head)
+      return
+    case 'method-not-allowed':
+      exchange.respondError(405, undefined, [['Allow', chosen.allow]])
+  }
+}

@@ -1,0 +1,74 @@
+import type { ReadStream } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import type { RequestHead } from '@threadserve/http10-parser'
+import type { AccessRecord } from '@threadserve/logger'
+import type { UploadRequest } from '../uploads/upload-request.js'
+
+// What a connection knows about the request it is serving: one record, set up front and reset
+// as a whole when a persistent connection moves on to its next request.
+
+const CLIENT_CLOSED_STATUS = 499 // nginx's code for "client closed the request": logged, never sent
+
+export class RequestState {
+  /** Epoch ms and monotonic ms when the request's first byte came (the access log's time and duration). */
+  startedAt = Date.now()
+  startedTick = performance.now()
+  head: RequestHead | null = null
+  /** The status sent, 0 until a response starts. */
+  status = 0
+  logged = false
+  /** The client asked for a persistent connection and may have one (--keep-alive). */
+  keepAlive = false
+  /** The parser saw the whole request: only then is the next byte a new request. */
+  requestDone = false
+  /** The whole body has arrived. */
+  bodyComplete = false
+  upload: UploadRequest | null = null
+  /** Body bytes that came while the request waited for a slot or its credentials (copies). */
+  pendingBody: Buffer[] = []
+  /** The file being streamed, destroyed if the client goes. */
+  stream: ReadStream | null = null
+  /** socket.bytesWritten when this request began: the log counts only this response's bytes. */
+  bytesAtStart = 0
+
+  /** Forgets the request answered; the next one's clock starts with its first byte (restartClock). */
+  reset(bytesAtStart: number): void {
+    this.head = null
+    this.status = 0
+    this.logged = false
+    this.keepAlive = false
+    this.requestDone = false
+    this.bodyComplete = false
+    this.upload = null
+    this.pendingBody = []
+    this.stream = null
+    this.bytesAtStart = bytesAtStart
+  }
+
+  /** The next request's first byte arrived: its time starts now. */
+  restartClock(): void {
+    this.startedAt = Date.now()
+    this.startedTick = performance.now()
+  }
+
+  /**
+   * The access-log line of this request, once: null if it was logged already, or if nothing was
+   * asked and nothing answered. `bytesWritten` is the socket's count so far.
+   */
+  accessRecord(workerId: number, clientAddress: string, bytesWritten: number): AccessRecord | null {
+    const head = this.head
+    if (this.logged || (head === null && this.status === 0)) return null
+    this.logged = true
+    return {
+      time: this.startedAt,
+      workerId,
+      clientAddress,
+      method: head?.method ?? '-',
+      target: head?.target ?? '-',
+      version: head === null ? '-' : `HTTP/${head.version}`,
+      status: this.status === 0 ? CLIENT_CLOSED_STATUS : this.status,
+      bytes: bytesWritten - this.bytesAtStart,
+      durationMs: Math.round((performance.now() - this.startedTick) * 1000) / 1000,
+    }
+  }
+}
