@@ -1,6 +1,7 @@
-export { type EngineProgress, type EngineResult, LoadEngine } from './engine.js'
+export { type EngineProgress, LoadEngine } from './engine.js'
 export { CHECK_KINDS, type CheckKind, ERROR_KINDS, type ErrorKind, UsageError } from './errors.js'
 export { type LatencySummary, mergeHistograms, summarizeLatency } from './histogram.js'
+export type { EngineResult } from './measurement.js'
 export { type LoadOptions, parseCommand, splitOptions, USAGE } from './options.js'
 export { createProgressLine } from './progress.js'
 export { createReport, formatReport, type PartialResult, type Report } from './report.js'
