@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
-// What compare.ts lends startup.ts and large-upload.ts: its helpers, passed in rather than
-// imported, so compare.ts stays the only entry point and every process still goes through its
-// `started` set (stopped by pid on exit, error or signal).
+// What compare.ts lends startup.ts and large-upload.ts: its helpers, passed in as one object,
+// so those measurements depend on this interface alone, and every process they start still goes
+// through child-processes.ts (stopped by pid at the end of the run, on an error or a signal).
 
 export interface RunningServer {
   readonly child: ChildProcess

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
+import { DURATION_HINT, SIZE_HINT } from '@threadserve/units'
 import { UsageError } from './errors.js'
-import { parseCount, parseDuration, parseSize } from './units.js'
+import { parseCount, parseDurationOption, parseSizeOption } from './option-values.js'
 
 /** Everything one load run needs; plain data, so it travels to generator workers over IPC as is. */
 export interface LoadOptions {
@@ -36,12 +37,12 @@ export const USAGE = `Usage: loadtest URL [options]
 HTTP/1.0 load generator: one request per connection (as ab does) unless --keep-alive.
 
   -c, --connections N      concurrent connections (default 10)
-  -d, --duration TIME      run for TIME (10s, 500ms, 2m; default 10s unless -n)
+  -d, --duration TIME      run for TIME (default 10s unless -n)
   -n, --requests N         stop after N requests (with -d: whichever comes first)
   -R, --rate R             open loop: R requests/s in total, latency from the intended send time
   -m, --method M           GET (default; POST when a body is given), HEAD, POST, PUT, ...
   -b, --body-file PATH     request body from a file
-  -s, --body-size SIZE     request body of SIZE random bytes (1KiB, 1MiB, ...)
+  -s, --body-size SIZE     request body of SIZE random bytes
   -H, --header "N: v"      extra request header (repeatable)
   -k, --keep-alive         HTTP/1.0 keep-alive: reuse connections the server keeps open
   -w, --workers N          generator processes, merged into one report (default 1)
@@ -54,6 +55,9 @@ HTTP/1.0 load generator: one request per connection (as ab does) unless --keep-a
   -q, --quiet              no live progress line (it is shown only on a TTY anyway)
   -h, --help               this text
   -v, --version            print the version
+
+TIME is ${DURATION_HINT}.
+SIZE is ${SIZE_HINT}.
 `
 
 const OPTIONS = {
@@ -136,7 +140,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   if (values['body-file'] !== undefined && values['body-size'] !== undefined) {
     throw new UsageError('--body-file and --body-size: give one or the other')
   }
-  const bodySize = values['body-size'] === undefined ? null : parseSize('--body-size', values['body-size'])
+  const bodySize = values['body-size'] === undefined ? null : parseSizeOption('--body-size', values['body-size'])
   const bodyFile = values['body-file'] ?? null
   const hasBody = bodyFile !== null || bodySize !== null
   const method = values.method ?? (hasBody ? 'POST' : 'GET')
@@ -147,7 +151,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   const workers = parseCount('--workers', values.workers ?? '1', 1, 64)
   if (workers > connections) throw new UsageError(`--workers: ${workers} workers need at least ${workers} connections`)
   const requests = values.requests === undefined ? null : parseCount('--requests', values.requests)
-  let durationMs = values.duration === undefined ? null : parseDuration('--duration', values.duration)
+  let durationMs = values.duration === undefined ? null : parseDurationOption('--duration', values.duration)
   if (durationMs !== null && durationMs <= 0) throw new UsageError('--duration: must be more than 0')
   if (durationMs === null && requests === null) durationMs = DEFAULT_DURATION_MS
   let rate: number | null = null
@@ -157,9 +161,9 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       throw new UsageError(`--rate: expected a positive number of requests per second, got "${values.rate}"`)
     }
   }
-  const timeoutMs = parseDuration('--timeout', values.timeout ?? '10s')
+  const timeoutMs = parseDurationOption('--timeout', values.timeout ?? '10s')
   if (timeoutMs <= 0) throw new UsageError('--timeout: must be more than 0')
-  const warmupMs = values.warmup === undefined ? 0 : parseDuration('--warmup', values.warmup)
+  const warmupMs = values.warmup === undefined ? 0 : parseDurationOption('--warmup', values.warmup)
   const expectStatus =
     values['expect-status'] === undefined ? null : parseCount('--expect-status', values['expect-status'], 100, 599)
   const expectSha256 = values['expect-sha256']?.toLowerCase() ?? null

@@ -1,6 +1,6 @@
-import type { EngineResult } from './engine.js'
 import { CHECK_KINDS, ERROR_KINDS } from './errors.js'
 import { encodeHistogram, type LatencySummary, mergeHistograms, summarizeLatency } from './histogram.js'
+import type { EngineResult } from './measurement.js'
 import type { LoadOptions } from './options.js'
 import { VERSION } from './version.js'
 

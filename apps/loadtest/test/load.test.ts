@@ -73,27 +73,45 @@ describe('counts', () => {
     const report = await load(server.url, '-d', '500ms', '-c', '4')
     expect(report.requests).toBeGreaterThan(0)
     expect(report.errors).toBe(0)
+    // It lasts the asked 500 ms, less the few ms setTimeout may fire early: it counts from the
+    // event loop's cached clock, which can lag performance.now().
     expect(report.durationMs).toBeGreaterThanOrEqual(450)
-    expect(report.durationMs).toBeLessThan(5000)
     expect(server.requests() - report.requests).toBeGreaterThanOrEqual(0)
     expect(server.requests() - report.requests).toBeLessThanOrEqual(4)
   })
 })
 
+// The sum of every recorded latency. Latencies are kept in µs with 3 significant digits, so
+// this is exact to 0.1%; the bounds below allow 1%.
+function totalLatencyMs(report: Report): number {
+  return report.latency.meanMs * report.requests
+}
+
 describe('latency histogram', () => {
-  test('injected delays show at the right percentiles', async () => {
-    // Every tenth response waits 200 ms, the others 20 ms: p50 is about 20 ms, p99 about 200.
-    const server = await serve((socket, request) => {
+  // Every tenth response waits 200 ms, the others 20 ms.
+  function delayingServer(): Promise<TinyServer> {
+    return serve((socket, request) => {
       setTimeout(() => reply(socket), request.index % 10 === 9 ? 200 : 20)
     })
+  }
+
+  test('every latency includes the delay the server added, the longest ones at p99', async () => {
+    const server = await delayingServer()
     const report = await load(server.url, '-n', '100', '-c', '10')
     expect(report.requests).toBe(100)
-    const { minMs, p50Ms, p99Ms, maxMs } = report.latency
+    const { minMs, p50Ms, p99Ms } = report.latency
     expect(minMs).toBeGreaterThanOrEqual(19)
     expect(p50Ms).toBeGreaterThanOrEqual(19)
-    expect(p50Ms).toBeLessThan(150)
     expect(p99Ms).toBeGreaterThanOrEqual(199)
-    expect(maxMs).toBeLessThan(2000)
+  })
+
+  test('latency runs from each request, not from the start of the run', async () => {
+    // A connection carries one request at a time, so its latencies add up to at most the run's
+    // time; latencies counted from the start of the run would add up to several times that.
+    const server = await delayingServer()
+    const report = await load(server.url, '-n', '100', '-c', '10')
+    expect(report.requests).toBe(100)
+    expect(totalLatencyMs(report)).toBeLessThanOrEqual(10 * report.durationMs * 1.01)
   })
 })
 
@@ -171,7 +189,9 @@ describe('response checks', () => {
 describe('open loop', () => {
   // The server stalls once for 300 ms. Closed loop sends nothing while it waits, so one request
   // in 2000 is slow and p99 hides the stall; open loop keeps the schedule, so the ~150 requests
-  // that were due during the stall all count their wait (the wrk2 argument).
+  // that were due during the stall all count their wait (the wrk2 argument). The tests check
+  // what each model counts, which holds on a machine of any speed: in closed loop the latencies
+  // on one connection never overlap, in open loop those due during the stall do.
   async function stallingServer(): Promise<TinyServer> {
     let pausedUntil = 0
     return serve((socket, request) => {
@@ -182,29 +202,30 @@ describe('open loop', () => {
     })
   }
 
-  test('closed loop hides the stall in p99', async () => {
+  test('closed loop counts the stall once, in the one request it held', async () => {
     const server = await stallingServer()
     const report = await load(server.url, '-n', '2000', '-c', '1')
     expect(report.requests).toBe(2000)
     expect(report.latency.maxMs).toBeGreaterThanOrEqual(290)
-    expect(report.latency.p99Ms).toBeLessThan(150)
+    expect(totalLatencyMs(report)).toBeLessThanOrEqual(report.durationMs * 1.01)
   })
 
-  test('open loop reports the stall in p99', async () => {
+  test('open loop counts the stall in every request due during it, and p99 shows it', async () => {
     const server = await stallingServer()
     const report = await load(server.url, '-n', '1000', '-c', '1', '--rate', '500')
     expect(report.mode).toBe('open')
     expect(report.requests).toBe(1000)
+    // ~150 requests due during the stall wait ~150 ms on average: seconds of latency in all.
+    expect(totalLatencyMs(report)).toBeGreaterThan(report.durationMs * 2)
     expect(report.latency.p99Ms).toBeGreaterThanOrEqual(150)
     expect(report.latency.p90Ms).toBeGreaterThanOrEqual(20)
   })
 
-  test('open loop keeps to the rate when the server keeps up', async () => {
+  test('open loop sends no request before it is due', async () => {
     const server = await serve((socket) => reply(socket))
     const report = await load(server.url, '-n', '100', '-c', '4', '--rate', '200')
     expect(report.requests).toBe(100)
-    // 100 requests due every 5 ms take about 0.5 s: generous bounds for a busy machine.
+    // One request every 5 ms: the last is due 495 ms after the first, less timer slack.
     expect(report.durationMs).toBeGreaterThanOrEqual(450)
-    expect(report.durationMs).toBeLessThan(5000)
   })
 })

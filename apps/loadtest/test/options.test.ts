@@ -1,9 +1,9 @@
+import { DURATION_HINT, SIZE_HINT } from '@threadserve/units'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { UsageError } from '../src/errors.js'
-import { type LoadOptions, parseCommand, splitOptions } from '../src/options.js'
+import { type LoadOptions, parseCommand, splitOptions, USAGE } from '../src/options.js'
 import { buildRequest } from '../src/request.js'
-import { parseDuration, parseSize } from '../src/units.js'
 
 function optionsOf(...args: string[]): LoadOptions {
   const command = parseCommand(args)
@@ -11,29 +11,31 @@ function optionsOf(...args: string[]): LoadOptions {
   return command.options
 }
 
-describe('units', () => {
+describe('sizes and durations', () => {
   test.each([
-    ['1024', 1024],
-    ['1KiB', 1024],
-    ['1k', 1024],
-    ['1kB', 1000],
-    ['1MiB', 1048576],
-    ['1.5KiB', 1536],
-  ])('size %s is %d bytes', (text, bytes) => {
-    expect(parseSize('--body-size', text)).toBe(bytes)
+    { name: 'a bare duration is seconds', args: ['-d', '10'], values: { durationMs: 10_000 } },
+    { name: 'a duration in ms', args: ['-d', '500ms'], values: { durationMs: 500 } },
+    { name: 'a fraction of a second', args: ['-t', '1.5s'], values: { timeoutMs: 1500 } },
+    { name: 'minutes', args: ['--warmup', '2m'], values: { warmupMs: 120_000 } },
+    { name: 'a bare size is bytes', args: ['-s', '1024'], values: { bodySize: 1024 } },
+    { name: 'KiB is 1024-based', args: ['-s', '1.5KiB'], values: { bodySize: 1536 } },
+    { name: 'kB is 1000-based', args: ['-s', '1kB'], values: { bodySize: 1000 } },
+  ])('$name', ({ args, values }) => {
+    expect(optionsOf('http://127.0.0.1/', ...args)).toMatchObject(values)
   })
 
   test.each([
-    ['10', 10_000],
-    ['10s', 10_000],
-    ['500ms', 500],
-    ['2m', 120_000],
-  ])('duration %s is %d ms', (text, ms) => {
-    expect(parseDuration('--duration', text)).toBe(ms)
+    { name: 'size', args: ['--body-size', 'lots'] },
+    { name: 'duration', args: ['--duration', 'soon'] },
+    { name: 'timeout', args: ['--timeout', '10 sec'] },
+  ])('a bad $name is a UsageError that names the option', ({ args }) => {
+    expect(() => optionsOf('http://127.0.0.1/', ...args)).toThrow(UsageError)
+    expect(() => optionsOf('http://127.0.0.1/', ...args)).toThrow(new RegExp(`^${args[0]}: `))
   })
 
-  test('a bad size is a UsageError', () => {
-    expect(() => parseSize('--body-size', 'lots')).toThrow(UsageError)
+  test('--help says how TIME and SIZE are written, in the words every app uses', () => {
+    expect(USAGE).toContain(`TIME is ${DURATION_HINT}.`)
+    expect(USAGE).toContain(`SIZE is ${SIZE_HINT}.`)
   })
 })
 

@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { stop } from './child-processes.js'
+import { log } from './log.js'
+import { fmt, median, spread } from './numbers.js'
+import { runLoadtest } from './run-loadtest.js'
+import { makeRunDir, startServer } from './servers.js'
+import { AUTOCANNON, MEASURE_SECONDS, REPETITIONS, WARMUP } from './settings.js'
+
+// The instrument must not be the bottleneck: ab, autocannon and loadtest against the same nginx,
+// alternated within each repetition, so a slow generator shows as a low rate beside the others.
+
+const execFileAsync = promisify(execFile)
+
+export interface ToolRow {
+  readonly tool: string
+  readonly rates: number[]
+}
+
+export async function compareTools(base: string): Promise<ToolRow[]> {
+  const dir = path.join(base, 'tools')
+  const uploads = await makeRunDir(dir)
+  const running = await startServer('nginx', dir, path.join(base, 'root'), uploads)
+  const url = `http://127.0.0.1:${running.port}/1k.bin`
+  const rows: ToolRow[] = [
+    { tool: 'ab -c 32 (1 process)', rates: [] },
+    { tool: 'autocannon -c 32 -H Connection=close', rates: [] },
+    { tool: 'loadtest -c 32 (1 process)', rates: [] },
+    { tool: 'loadtest -c 32 -w 2 (2 processes)', rates: [] },
+  ]
+  const seconds = String(MEASURE_SECONDS)
+  try {
+    await runLoadtest(url, ['-c', '32', '-d', WARMUP])
+    for (let rep = 0; rep < REPETITIONS; rep++) {
+      const ab = await execFileAsync('ab', ['-q', '-c', '32', '-t', seconds, '-n', '100000000', url], {
+        timeout: 60_000,
+      })
+      rows[0]?.rates.push(Number(/Requests per second:\s+([\d.]+)/.exec(ab.stdout)?.[1] ?? 0))
+      const ac = await execFileAsync(
+        process.execPath,
+        [AUTOCANNON, '-c', '32', '-d', seconds, '-H', 'Connection=close', '--json', url],
+        { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      )
+      const acReport = JSON.parse(ac.stdout) as { requests: { total: number }; duration: number }
+      rows[1]?.rates.push(acReport.requests.total / acReport.duration)
+      rows[2]?.rates.push((await runLoadtest(url, ['-c', '32', '-d', `${seconds}s`])).requestsPerSec)
+      rows[3]?.rates.push((await runLoadtest(url, ['-c', '32', '-w', '2', '-d', `${seconds}s`])).requestsPerSec)
+      log(
+        `  tools rep ${rep + 1}: ${rows.map((row) => `${row.tool.split(' ')[0]} ${fmt(row.rates.at(-1) ?? 0)}`).join(', ')}`,
+      )
+    }
+  } finally {
+    await stop(running.child)
+  }
+  return rows
+}
+
+/** The report's section on the three load generators. */
+export function renderToolComparison(tools: readonly ToolRow[]): string[] {
+  const lines: string[] = []
+  lines.push('## The load generator against ab and autocannon', '')
+  lines.push(
+    'Same nginx, GET 1 KiB, 32 connections, one request per connection (autocannon speaks HTTP/1.1, so it is told',
+    "`Connection: close`), tools alternated. The instrument must not be the bottleneck: loadtest's goal is at least",
+    "0.8x ab's rate and at least autocannon's.",
+    '',
+    '| tool | req/s | vs ab |',
+    '| --- | ---: | ---: |',
+  )
+  const abRate = median(tools[0]?.rates ?? [0])
+  for (const row of tools) {
+    lines.push(
+      `| ${row.tool} | ${spread(row.rates)} | ${abRate > 0 ? `${fmt(median(row.rates) / abRate, 2)}x` : 'n/a'} |`,
+    )
+  }
+  return lines
+}

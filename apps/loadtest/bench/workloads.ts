@@ -1,0 +1,67 @@
+import type { ServerId } from './servers.js'
+
+// What is measured: each workload names the loadtest flags it runs with, the path it asks for
+// on each server, and the servers that take part.
+
+export interface Workload {
+  readonly id: string
+  readonly title: string
+  readonly path: (server: ServerId) => string
+  readonly args: readonly string[]
+  readonly servers: readonly ServerId[]
+}
+
+/**
+ * Every workload. python's http.server is left out when python3 is missing and of keep-alive (it
+ * closes every connection); nginx takes part in the uploads only with its dav module, as `PUT`.
+ */
+export function createWorkloads(available: { readonly hasPython: boolean; readonly hasDav: boolean }): Workload[] {
+  const getServers: ServerId[] = ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'nginx', 'node-cluster']
+  if (available.hasPython) getServers.push('python')
+  const postServers: ServerId[] = ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'node-cluster']
+  if (available.hasDav) postServers.push('nginx')
+  const uploadPath = (server: ServerId): string => (server === 'nginx' ? '/dav/bench.bin' : '/upload')
+  return [
+    {
+      id: 'get1k',
+      title: 'GET 1 KiB, one request per connection, 32 connections',
+      path: () => '/1k.bin',
+      args: ['-c', '32'],
+      servers: getServers,
+    },
+    {
+      id: 'get100k',
+      title: 'GET 100 KiB, one request per connection, 32 connections',
+      path: () => '/100k.bin',
+      args: ['-c', '32'],
+      servers: getServers,
+    },
+    {
+      id: 'get1k-ka',
+      title: 'GET 1 KiB, keep-alive, 32 connections',
+      path: () => '/1k.bin',
+      args: ['-c', '32', '-k'],
+      servers: ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'nginx', 'node-cluster'],
+    },
+    {
+      id: 'post1k',
+      title: 'POST 1 KiB (nginx: dav PUT), 4 connections',
+      path: uploadPath,
+      args: ['-c', '4', '-s', '1KiB'],
+      servers: postServers,
+    },
+    {
+      id: 'post1m',
+      title: 'POST 1 MiB (nginx: dav PUT), 4 connections',
+      path: uploadPath,
+      args: ['-c', '4', '-s', '1MiB'],
+      servers: postServers,
+    },
+  ]
+}
+
+/** The loadtest flags for one server: nginx takes uploads as WebDAV `PUT`. */
+export function argsFor(workload: Workload, server: ServerId): readonly string[] {
+  const extra = server === 'nginx' && workload.id.startsWith('post') ? ['-m', 'PUT'] : []
+  return [...workload.args, ...extra]
+}
