@@ -101,7 +101,7 @@ describe('buffering', () => {
     log.write(makeRecord({ target: '/j' }))
     await log.close()
     const lines = await readLines()
-    expect(lines.map((line) => JSON.parse(line).target)).toEqual(['/j'])
+    expect(lines.map((line) => JSON.parse(line).path)).toEqual(['/j'])
   })
 
   test.each(['combined', 'common'] as const)('writes nginx %s lines with format %s', async (format) => {
