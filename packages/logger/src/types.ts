@@ -23,7 +23,7 @@ export interface AccessRecord {
   userAgent?: string | undefined
   /** The Referer header as received (latin1, one code unit per byte). */
   referer?: string | undefined
-  /** The user name of a Basic Authorization header (nginx's $remote_user). */
+  /** The user name of a Basic Authorization header (nginx's $remote_user), latin1 like the headers. */
   remoteUser?: string | undefined
 }
 
