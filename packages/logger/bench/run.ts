@@ -1,5 +1,5 @@
 // Lines per second for one process appending access records to a temp file: @threadserve/logger
-// (text and JSON) against pino with its default async destination, in the same run.
+// (text, JSON and nginx's combined) against pino with its default async destination, in the same run.
 // Usage: pnpm --filter @threadserve/logger bench [lines]   (default 500000, 3 repetitions, median)
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,6 +10,7 @@ import { createAccessLog, type LogFormat } from '../src/index.js'
 const LINES = Number(process.argv[2] ?? 500_000)
 const REPETITIONS = 3
 const TARGETS = Array.from({ length: 16 }, (_, i) => `/static/file-${i}.txt`)
+const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 
 interface Contender {
   name: string
@@ -32,7 +33,9 @@ function threadserve(format: LogFormat): Contender {
           version: 'HTTP/1.0',
           status: 200,
           bytes: 1024 + (i & 1023),
+          bodyBytes: 900 + (i & 1023),
           durationMs: (i % 1000) / 100,
+          userAgent: USER_AGENT,
         })
       }
       await log.close()
@@ -57,7 +60,9 @@ function pinoWith(sync: boolean): Contender {
           version: 'HTTP/1.0',
           status: 200,
           bytes: 1024 + (i & 1023),
+          bodyBytes: 900 + (i & 1023),
           durationMs: (i % 1000) / 100,
+          userAgent: USER_AGENT,
         })
       }
       await new Promise((closed) => {
@@ -70,7 +75,7 @@ function pinoWith(sync: boolean): Contender {
 
 // The reference of the brief: pino's default asynchronous destination. sync: true is shown for context.
 const PINO = pinoWith(false)
-const CONTENDERS = [threadserve('text'), threadserve('json'), PINO, pinoWith(true)]
+const CONTENDERS = [threadserve('text'), threadserve('json'), threadserve('combined'), PINO, pinoWith(true)]
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)

@@ -57,7 +57,7 @@ function formatIsoTime(ms: number): string | undefined {
   return `${cachedPrefix}${MILLIS[whole - second * 1000]}Z`
 }
 
-function formatNumber(n: number): string | undefined {
+function formatNumber(n: number | undefined): string | undefined {
   return Number.isFinite(n) ? String(n) : undefined
 }
 
@@ -89,8 +89,8 @@ export function escapeTextField(value: string): string {
   return out
 }
 
-/** A JSON string literal (quotes included) that is pure ASCII; JSON.parse gives back `value`. */
-export function formatJsonString(value: string): string {
+/** A JSON string literal (quotes included) that is pure ASCII, JSON.parse gives back `value`; null for no string. */
+export function formatJsonString(value: string | undefined): string {
   if (typeof value !== 'string') return 'null'
   const length = value.length
   let i = 0
@@ -118,12 +118,14 @@ export function formatTextLine(record: AccessRecord): string {
 }
 
 /**
- * One JSON object per line, '\n' included, with the fields of the text format. A time or number
- * that is not valid is written as null.
+ * One JSON object per line, '\n' included, with the field names log pipelines expect: time,
+ * remote_addr, remote_user, method, path, protocol, status, bytes (body), bytes_sent (head and body,
+ * nginx's $bytes_sent), duration_ms, user_agent, referer, worker. Every key is on every line, so
+ * an absent value, an invalid time or number is null.
  * @example
- * formatJsonLine(record) // '{"time":"2026-11-25T19:02:38.123Z","worker":3,...,"durationMs":1.2}\n'
+ * formatJsonLine(record) // '{"time":"2026-11-25T19:02:38.123Z","remote_addr":"127.0.0.1",...,"worker":3}\n'
  */
 export function formatJsonLine(record: AccessRecord): string {
   const time = formatIsoTime(record.time)
-  return `{"time":${time === undefined ? 'null' : `"${time}"`},"worker":${formatNumber(record.workerId) ?? 'null'},"client":${formatJsonString(record.clientAddress)},"method":${formatJsonString(record.method)},"target":${formatJsonString(record.target)},"version":${formatJsonString(record.version)},"status":${formatNumber(record.status) ?? 'null'},"bytes":${formatNumber(record.bytes) ?? 'null'},"durationMs":${formatDurationMs(record.durationMs) ?? 'null'}}\n`
+  return `{"time":${time === undefined ? 'null' : `"${time}"`},"remote_addr":${formatJsonString(record.clientAddress)},"remote_user":${formatJsonString(record.remoteUser)},"method":${formatJsonString(record.method)},"path":${formatJsonString(record.target)},"protocol":${formatJsonString(record.version)},"status":${formatNumber(record.status) ?? 'null'},"bytes":${formatNumber(record.bodyBytes) ?? 'null'},"bytes_sent":${formatNumber(record.bytes) ?? 'null'},"duration_ms":${formatDurationMs(record.durationMs) ?? 'null'},"user_agent":${formatJsonString(record.userAgent)},"referer":${formatJsonString(record.referer)},"worker":${formatNumber(record.workerId) ?? 'null'}}\n`
 }

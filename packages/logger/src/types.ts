@@ -14,17 +14,26 @@ export interface AccessRecord {
   /** e.g. 'HTTP/1.0', 'HTTP/1.1', 'HTTP/0.9', or '-'. */
   version: string
   status: number
-  /** Response bytes sent, head and body. */
+  /** Response bytes sent, head and body (nginx's $bytes_sent). */
   bytes: number
   durationMs: number
+  /** Response body bytes sent (nginx's $body_bytes_sent); combined and common log `0` without it. */
+  bodyBytes?: number | undefined
+  /** The User-Agent header as received (latin1, one code unit per byte). */
+  userAgent?: string | undefined
+  /** The Referer header as received (latin1, one code unit per byte). */
+  referer?: string | undefined
+  /** The user name of a Basic Authorization header (nginx's $remote_user), latin1 like the headers. */
+  remoteUser?: string | undefined
 }
 
-export type LogFormat = 'text' | 'json'
+/** 'text' and 'json' are ThreadServe's own; 'combined' and 'common' are nginx's, byte for byte. */
+export type LogFormat = 'text' | 'json' | 'combined' | 'common'
 
 export interface AccessLogOptions {
   /** File to append to; '-' writes to stdout (fd 1). */
   path: string
-  /** 'text' (Common-Log-Format-like, the default) or 'json' (one JSON object a line). */
+  /** 'text' (the default), 'json' (one JSON object a line), or nginx's 'combined' or 'common'. */
   format?: LogFormat
   /** Longest time a line waits in the buffer; 0 writes every line at once. Default 50. */
   flushIntervalMs?: number

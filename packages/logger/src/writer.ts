@@ -1,8 +1,9 @@
 import { close, open, openSync, writeSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { LogError, type LogErrorCode } from './errors.js'
+import { formatCombinedLine, formatCommonLine } from './format-clf.js'
 import { formatJsonLine, formatTextLine } from './format-line.js'
-import type { AccessLog, AccessLogOptions, AccessRecord } from './types.js'
+import type { AccessLog, AccessLogOptions, AccessRecord, LogFormat } from './types.js'
 import { writeAll } from './write-all.js'
 
 const STDOUT_PATH = '-'
@@ -21,7 +22,12 @@ const PIPE_BUF_BYTES = 4096
 const MAX_FLUSH_INTERVAL_MS = 2 ** 31 - 1
 const EAGAIN_BUDGET_MS = 1000
 
-const FORMATTERS = { text: formatTextLine, json: formatJsonLine } as const
+const FORMATTERS: Readonly<Record<LogFormat, (record: AccessRecord) => string>> = {
+  text: formatTextLine,
+  json: formatJsonLine,
+  combined: formatCombinedLine,
+  common: formatCommonLine,
+}
 
 // Logs still open when the process exits get a last synchronous flush, so a request that finished
 // before process.exit() keeps its line. close() removes a log from this set.
@@ -77,7 +83,9 @@ function readSettings(options: AccessLogOptions): WriterSettings {
   const { path, format = 'text', flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS } = options
   const { maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES, onError = reportToStderr } = options
   if (typeof path !== 'string' || path.length === 0) throw invalid('path must be a non-empty string')
-  if (format !== 'text' && format !== 'json') throw invalid("format must be 'text' or 'json'")
+  if (format !== 'text' && format !== 'json' && format !== 'combined' && format !== 'common') {
+    throw invalid("format must be 'text', 'json', 'combined' or 'common'")
+  }
   if (!(Number.isFinite(flushIntervalMs) && flushIntervalMs >= 0 && flushIntervalMs <= MAX_FLUSH_INTERVAL_MS)) {
     throw invalid(`flushIntervalMs must be a number from 0 to ${MAX_FLUSH_INTERVAL_MS}`)
   }

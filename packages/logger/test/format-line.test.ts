@@ -47,15 +47,27 @@ describe('formatTextLine', () => {
 })
 
 describe('formatJsonLine', () => {
-  test('writes the JSON line of the contract', () => {
+  test('writes the JSON line of the contract, absent optional values as null', () => {
     expect(formatJsonLine(makeRecord())).toBe(
-      '{"time":"2026-11-25T19:02:38.123Z","worker":3,"client":"127.0.0.1","method":"GET","target":"/test.txt","version":"HTTP/1.0","status":200,"bytes":1234,"durationMs":1.2}\n',
+      '{"time":"2026-11-25T19:02:38.123Z","remote_addr":"127.0.0.1","remote_user":null,"method":"GET","path":"/test.txt","protocol":"HTTP/1.0","status":200,"bytes":null,"bytes_sent":1234,"duration_ms":1.2,"user_agent":null,"referer":null,"worker":3}\n',
     )
   })
 
+  test('writes the optional values when the record has them', () => {
+    const record = makeRecord({ remoteUser: 'alice', bodyBytes: 1000, userAgent: 'curl/7.88.1', referer: 'http://a/' })
+    expect(JSON.parse(formatJsonLine(record))).toMatchObject({
+      remote_user: 'alice',
+      bytes: 1000,
+      bytes_sent: 1234,
+      user_agent: 'curl/7.88.1',
+      referer: 'http://a/',
+    })
+  })
+
   test('writes an invalid time or number as null', () => {
-    const parsed = JSON.parse(formatJsonLine(makeRecord({ time: Number.NaN, bytes: Number.NaN, durationMs: 1 / 0 })))
-    expect(parsed).toMatchObject({ time: null, bytes: null, durationMs: null })
+    const record = makeRecord({ time: Number.NaN, bytes: Number.NaN, bodyBytes: Number.NaN, durationMs: 1 / 0 })
+    const parsed = JSON.parse(formatJsonLine(record))
+    expect(parsed).toMatchObject({ time: null, bytes: null, bytes_sent: null, duration_ms: null })
   })
 
   test('carries the same fields as the text line', () => {
@@ -65,14 +77,18 @@ describe('formatJsonLine', () => {
     expect(text).toBeDefined()
     expect({
       time: text?.time,
-      worker: Number(text?.worker),
-      client: text?.client,
+      remote_addr: text?.client,
+      remote_user: null,
       method: text?.method,
-      target: text?.target,
-      version: text?.version,
+      path: text?.target,
+      protocol: text?.version,
       status: Number(text?.status),
-      bytes: Number(text?.bytes),
-      durationMs: Number(text?.duration.replace('ms', '')),
+      bytes: null,
+      bytes_sent: Number(text?.bytes),
+      duration_ms: Number(text?.duration.replace('ms', '')),
+      user_agent: null,
+      referer: null,
+      worker: Number(text?.worker),
     }).toEqual(json)
   })
 })
@@ -106,7 +122,7 @@ describe.each(HOSTILE_TARGETS)('a target with $name', ({ target }) => {
   test('stays on one ASCII JSON line and parses back unchanged', () => {
     const line = formatJsonLine(record)
     expect(isAscii(line)).toBe(true)
-    expect(JSON.parse(line)).toMatchObject({ target, status: 200, bytes: 1234 })
+    expect(JSON.parse(line)).toMatchObject({ path: target, status: 200, bytes_sent: 1234 })
   })
 })
 
@@ -121,6 +137,10 @@ describe('any field content', () => {
     status: fc.integer({ min: 100, max: 599 }),
     bytes: fc.nat(),
     durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    bodyBytes: fc.option(fc.nat(), { nil: undefined }),
+    userAgent: fc.option(anyString, { nil: undefined }),
+    referer: fc.option(anyString, { nil: undefined }),
+    remoteUser: fc.option(anyString, { nil: undefined }),
   })
   const orDash = (value: string): string => (value === '' ? '-' : value)
 
@@ -148,14 +168,18 @@ describe('any field content', () => {
         expect(isAscii(line)).toBe(true)
         expect(JSON.parse(line)).toEqual({
           time: new Date(record.time).toISOString(),
-          worker: record.workerId,
-          client: record.clientAddress,
+          remote_addr: record.clientAddress,
+          remote_user: record.remoteUser ?? null,
           method: record.method,
-          target: record.target,
-          version: record.version,
+          path: record.target,
+          protocol: record.version,
           status: record.status,
-          bytes: record.bytes,
-          durationMs: Math.round(record.durationMs * 1000) / 1000,
+          bytes: record.bodyBytes ?? null,
+          bytes_sent: record.bytes,
+          duration_ms: Math.round(record.durationMs * 1000) / 1000,
+          user_agent: record.userAgent ?? null,
+          referer: record.referer ?? null,
+          worker: record.workerId,
         })
       }),
     )

@@ -42,8 +42,8 @@ afterEach(async () => {
 function targetOf(format: LogFormat, line: string): string | undefined {
   if (format === 'text') return parseTextLine(line)?.target
   try {
-    const parsed = JSON.parse(line) as { target?: unknown; status?: unknown }
-    return typeof parsed.target === 'string' && parsed.status === 200 ? parsed.target : undefined
+    const parsed = JSON.parse(line) as { path?: unknown; status?: unknown }
+    return typeof parsed.path === 'string' && parsed.status === 200 ? parsed.path : undefined
   } catch {
     return undefined
   }

@@ -101,7 +101,15 @@ describe('buffering', () => {
     log.write(makeRecord({ target: '/j' }))
     await log.close()
     const lines = await readLines()
-    expect(lines.map((line) => JSON.parse(line).target)).toEqual(['/j'])
+    expect(lines.map((line) => JSON.parse(line).path)).toEqual(['/j'])
+  })
+
+  test.each(['combined', 'common'] as const)('writes nginx %s lines with format %s', async (format) => {
+    const log = open({ format })
+    log.write(makeRecord({ target: '/n', bodyBytes: 7, userAgent: 'ua' }))
+    await log.close()
+    const suffix = format === 'combined' ? ' "-" "ua"' : ''
+    expect(await readLines()).toEqual([`127.0.0.1 - - [25/Nov/2026:19:02:38 +0000] "GET /n HTTP/1.0" 200 7${suffix}`])
   })
 })
 
@@ -150,6 +158,7 @@ describe('createAccessLog', () => {
   test.each([
     { name: 'an empty path', options: { path: '' } },
     { name: 'an unknown format', options: { path: 'x.log', format: 'xml' } },
+    { name: 'a format named like an Object method', options: { path: 'x.log', format: 'toString' } },
     { name: 'a negative flush interval', options: { path: 'x.log', flushIntervalMs: -1 } },
     { name: 'a NaN flush interval', options: { path: 'x.log', flushIntervalMs: Number.NaN } },
     { name: 'a zero buffer', options: { path: 'x.log', maxBufferBytes: 0 } },
