@@ -1,3 +1,5 @@
+// The sending side of the PROXY protocol (HAProxy's proxy-protocol.txt, whose section numbers are
+// cited below): what a load balancer writes, for tests and load generators.
 import { formatIpv6, parseIpv4, parseIpv6 } from './ip-address.js'
 import {
   fail,
