@@ -18,9 +18,20 @@ export interface ByteRange {
 
 /** What a Range header asks of a representation of a known size. */
 export type RangeRequest =
+  // Serve the whole representation with 200: another unit, or a ranges-specifier invalid anywhere
+  // (§14.1.1: a bad number, last-pos before first-pos, stray characters). §14.2 lets a server ignore
+  // or reject those; nginx answers 416, the design ignores them. Also an empty representation asked
+  // for a range from 0 or a suffix, which nginx serves whole.
   | { readonly kind: 'none' }
+  // No range-spec is satisfiable (§14.1.1: first-pos at or past the end, or a suffix of 0 bytes):
+  // 416 with Content-Range "bytes */size" (§15.5.17).
   | { readonly kind: 'unsatisfiable' }
+  // Exactly one satisfiable range-spec, last-pos clipped to size - 1. Unsatisfiable ones beside it
+  // are dropped, as nginx drops them: "bytes=0-1,20000-" is a single 206.
   | { readonly kind: 'range'; readonly start: number; readonly end: number }
+  // Two or more satisfiable ranges. nginx answers multipart/byteranges; the design serves one range
+  // only, so the whole representation goes out with 200, which §14.2 allows (a server MAY ignore
+  // Range) and nginx also does when the ranges add up to more than the representation.
   | { readonly kind: 'multiple' }
 
 const NONE: RangeRequest = { kind: 'none' }
@@ -28,20 +39,7 @@ const UNSATISFIABLE: RangeRequest = { kind: 'unsatisfiable' }
 const MULTIPLE: RangeRequest = { kind: 'multiple' }
 
 /**
- * Reads a Range header (RFC 9110 §14.2) against a representation of `size` bytes:
- * - `none`: serve the whole representation with 200. Another unit, or a ranges-specifier that is
- *   invalid anywhere (§14.1.1: a bad number, last-pos before first-pos, stray characters). §14.2
- *   lets a server ignore or reject those; nginx answers 416, this server ignores them as the
- *   design asks. Also for an empty representation when a range starts at 0 or is a suffix, where
- *   nginx serves the (empty) whole representation.
- * - `unsatisfiable`: no range-spec is satisfiable (§14.1.1: first-pos at or past the end, or a
- *   suffix of 0 bytes): 416 with `Content-Range: bytes *\/size` (§15.5.17).
- * - `range`: exactly one satisfiable range-spec, last-pos clipped to `size - 1`; unsatisfiable
- *   ones beside it are dropped, as nginx drops them (`bytes=0-1,20000-` is a single 206).
- * - `multiple`: two or more satisfiable ranges. nginx answers multipart/byteranges; the design
- *   serves a single range only, so this server sends the whole representation with 200, which
- *   §14.2 allows (a server MAY ignore Range) and which nginx also does when the ranges add up to
- *   more than the representation.
+ * Reads a Range header (RFC 9110 §14.2) against a representation of `size` bytes.
  * @example parseRange('bytes=-500', 10000) // { kind: 'range', start: 9500, end: 9999 }
  */
 export function parseRange(header: string, size: number): RangeRequest {

@@ -6,12 +6,12 @@ const SLASH = 0x2f
 const STAR = 0x2a
 const UPPER_W = 0x57
 
+// A content coding (`br`, `gzip`: a token, RFC 9110 §8.4.1) adds `-<coding>`, as Apache's
+// mod_deflate adds `-gzip`: each coding is its own representation of the URL, so its tag differs
+// from the other codings' even when their files share mtime and size (§8.8.3.3).
 /**
- * The strong entity tag of a file, in nginx's shape: `"<mtime seconds hex>-<size hex>"`. A content
- * coding (`br`, `gzip`: a token, RFC 9110 §8.4.1) adds `-<coding>`, as Apache's mod_deflate adds
- * `-gzip`: each coding is its own representation, so its tag differs even when a precompressed
- * sibling has the same mtime and size as another (RFC 9110 §8.8.3.3). Omit `encoding` for identity.
- * @example formatEtag(784111777000, 10000) // '"2ebc98a1-2710"'
+ * The strong entity tag of a file in nginx's shape, `"<mtime seconds hex>-<size hex>"`, plus `-<coding>` for a content coding.
+ * @example formatEtag(784111777000, 10000, 'br') // '"2ebc98a1-2710-br"'
  */
 export function formatEtag(mtimeMs: number, size: number, encoding?: string): string {
   // Whole seconds, as nginx's ngx_http_set_etag prints the time_t of the Last-Modified header.
@@ -19,10 +19,10 @@ export function formatEtag(mtimeMs: number, size: number, encoding?: string): st
   return encoding === undefined ? `"${tag}"` : `"${tag}-${encoding}"`
 }
 
+// A value that is not a well-formed list matches nothing, so the response is the full one, which
+// is always a safe answer.
 /**
- * True when an If-None-Match value is `*` or lists a tag that weakly matches `etag` (RFC 9110
- * §13.1.2, weak comparison of §8.8.3.2: `W/"x"` matches `"x"`). A value that is not a well-formed
- * list matches nothing, so the response is the full one, which is always a safe answer.
+ * True when an If-None-Match value is `*` or lists a tag that weakly matches `etag` (RFC 9110 §13.1.2, §8.8.3.2).
  * @example matchesEntityTagList('"a", W/"2ebc98a1-2710"', '"2ebc98a1-2710"') // true
  */
 export function matchesEntityTagList(fieldValue: string, etag: string): boolean {
@@ -49,9 +49,9 @@ export function matchesEntityTagList(fieldValue: string, etag: string): boolean 
   return matched
 }
 
+// If-Range (§13.1.5) uses this comparison, so a weak tag there never matches.
 /**
- * True when `tag` strongly matches `etag` (RFC 9110 §8.8.3.2): neither is weak and the opaque tags
- * are identical. If-Range (§13.1.5) uses this comparison, so a weak tag there never matches.
+ * True when `tag` strongly matches `etag` (RFC 9110 §8.8.3.2): neither is weak and they are identical.
  * @example isStrongMatch('W/"2ebc98a1-2710"', '"2ebc98a1-2710"') // false
  */
 export function isStrongMatch(tag: string, etag: string): boolean {

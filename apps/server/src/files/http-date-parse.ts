@@ -23,9 +23,9 @@ const ASCTIME_LENGTH = 24
 const RFC850_TAIL_LENGTH = 24
 const MS_PER_DAY = 86_400_000
 
+// `nowMs` places a two-digit rfc850 year; the other two formats do not read it.
 /**
- * Parses an HTTP-date in any of the three formats of RFC 9110 §5.6.7 to epoch milliseconds
- * (always whole seconds); undefined for anything else. `nowMs` places a two-digit rfc850 year.
+ * Parses an HTTP-date in any of RFC 9110 §5.6.7's three formats to epoch ms (whole seconds), else undefined.
  * @example parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT') // 784111777000
  */
 export function parseHttpDate(text: string, nowMs?: number): number | undefined {
