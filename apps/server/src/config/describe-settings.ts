@@ -1,3 +1,4 @@
+import { DURATION_HINT, SIZE_HINT } from '@threadserve/units'
 import { envNameOf, SETTING_GROUPS, SETTING_NAMES, SETTINGS } from './settings.js'
 
 // The settings table (settings.ts) written out for people: --help, and the Markdown table in
@@ -21,7 +22,7 @@ export function helpText(): string {
     '',
     'A multi-process HTTP/1.0 file server: GET/HEAD from --root, POST /upload stores new files.',
     'Every option can also be set with its environment variable; flags win over the environment.',
-    'Sizes take bytes or a unit (64MiB, 512k, 1GB); durations take seconds or a unit (500ms, 10s, 2m).',
+    `<size>: ${SIZE_HINT}; <duration>: ${DURATION_HINT}.`,
   ]
   for (const group of SETTING_GROUPS) {
     lines.push('', `${group[0]?.toUpperCase()}${group.slice(1)}:`)

@@ -1,7 +1,7 @@
 import path from 'node:path'
+import { DURATION_HINT, parseDuration, parseSize, SIZE_HINT } from '@threadserve/units'
 import { loadCredentials } from '../auth/basic-auth.js'
 import type { SettingKind } from './settings.js'
-import { parseDuration, parseSize } from './units.js'
 
 // How the text of a flag, an environment variable or a default becomes a setting's value. The
 // value is then checked by the setting's own schema (settings.ts), which says what is in range.
@@ -39,11 +39,11 @@ export function convertSetting(kind: SettingKind, text: string, context: Convert
       return WHOLE_NUMBER.test(text) ? ok(Number(text)) : fail('expected a whole number')
     case 'size': {
       const bytes = parseSize(text)
-      return bytes === undefined ? fail(`expected a size like 64MiB, got "${text}"`) : ok(bytes)
+      return bytes === undefined ? fail(`expected ${SIZE_HINT}, got "${text}"`) : ok(bytes)
     }
     case 'duration': {
       const ms = parseDuration(text)
-      return ms === undefined ? fail(`expected a duration like 10s, got "${text}"`) : ok(ms)
+      return ms === undefined ? fail(`expected ${DURATION_HINT}, got "${text}"`) : ok(ms)
     }
     case 'boolean': {
       // A bare flag (`--list`) or THREADSERVE_LIST=1 / true / yes; 0 / false / no / empty: off.

@@ -228,8 +228,8 @@ export const SETTINGS = {
     kind: 'enum',
     group: 'logging',
     fallback: 'text',
-    help: 'access log format: text or json',
-    value: z.enum(['text', 'json']),
+    help: "access log format: text, json, combined (nginx's, for log tools) or common",
+    value: z.enum(['text', 'json', 'combined', 'common']),
   },
   workers: {
     flag: 'workers',

@@ -328,13 +328,16 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
 
   /** Writes a whole response; persistent, the connection then goes round for the next request. */
   respond(status: number, headers: HeaderList, body: string | Buffer | null, contentLength?: number): void {
-    writeResponse(this.#socket, this.#frame(status, headers), body, contentLength, this.#writtenCallback())
+    const frame = this.#frame(status, headers)
+    this.#request.headBytes = writeResponse(this.#socket, frame, body, contentLength, this.#writtenCallback())
   }
 
   /** 200 with exactly `size` bytes of `handle`, streamed (response-writer.ts). */
   respondStream(handle: FileHandle, size: number, headers: HeaderList): void {
     const frame = this.#frame(200, headers)
-    this.#request.stream = streamResponse(this.#socket, frame, handle, size, this.#writtenCallback())
+    const { stream, headBytes } = streamResponse(this.#socket, frame, handle, size, this.#writtenCallback())
+    this.#request.stream = stream
+    this.#request.headBytes = headBytes
   }
 
   #writeLog(): void {

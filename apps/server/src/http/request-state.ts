@@ -2,6 +2,7 @@ import type { ReadStream } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { RequestHead } from '@threadserve/http10-parser'
 import type { AccessRecord } from '@threadserve/logger'
+import { parseBasicAuthorization } from '../auth/basic-auth.js'
 import type { UploadRequest } from '../uploads/upload-request.js'
 
 // What a connection knows about the request it is serving: one record, set up front and reset
@@ -30,6 +31,8 @@ export class RequestState {
   stream: ReadStream | null = null
   /** socket.bytesWritten when this request began: the log counts only this response's bytes. */
   bytesAtStart = 0
+  /** The response head's size: the log's body bytes are the rest (nginx's $body_bytes_sent). */
+  headBytes = 0
 
   /** Forgets the request answered; the next one's clock starts with its first byte (restartClock). */
   reset(bytesAtStart: number): void {
@@ -43,6 +46,7 @@ export class RequestState {
     this.pendingBody = []
     this.stream = null
     this.bytesAtStart = bytesAtStart
+    this.headBytes = 0
   }
 
   /** The next request's first byte arrived: its time starts now. */
@@ -68,7 +72,11 @@ export class RequestState {
       version: head === null ? '-' : `HTTP/${head.version}`,
       status: this.status === 0 ? CLIENT_CLOSED_STATUS : this.status,
       bytes: bytesWritten - this.bytesAtStart,
+      bodyBytes: Math.max(0, bytesWritten - this.bytesAtStart - this.headBytes),
       durationMs: Math.round((performance.now() - this.startedTick) * 1000) / 1000,
+      userAgent: head?.get('user-agent'),
+      referer: head?.get('referer'),
+      remoteUser: parseBasicAuthorization(head?.get('authorization'))?.user,
     }
   }
 }

@@ -19,8 +19,8 @@ export interface ResponseFrame {
 }
 
 /**
- * Writes a whole response. Not persistent: ends our side (a half-close: later request bytes are
- * read and dropped by the caller, a lingering close).
+ * Writes a whole response; returns the head's size in bytes. Not persistent: ends our side (a
+ * half-close: later request bytes are read and dropped by the caller, a lingering close).
  */
 export function writeResponse(
   socket: Socket,
@@ -28,28 +28,29 @@ export function writeResponse(
   body: string | Buffer | null,
   contentLength: number | undefined,
   onWritten: (error?: Error | null) => void,
-): void {
-  if (socket.destroyed || socket.writableEnded) return
+): number {
+  if (socket.destroyed || socket.writableEnded) return 0
   const bodyBytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body
   socket.cork() // head and body leave in one writev; end() or uncork() sends them
-  if (frame.withHead) {
-    const length = contentLength ?? bodyBytes?.length ?? 0
-    socket.write(responseHead(frame.status, length, frame.headers, frame.persist), 'latin1')
-  }
+  const head = frame.withHead
+    ? responseHead(frame.status, contentLength ?? bodyBytes?.length ?? 0, frame.headers, frame.persist)
+    : ''
+  if (head !== '') socket.write(head, 'latin1')
   if (frame.persist) {
     socket.write(bodyBytes ?? EMPTY, onWritten)
     socket.uncork()
-    return
+  } else {
+    if (bodyBytes !== null) socket.write(bodyBytes)
+    socket.end()
+    socket.resume()
   }
-  if (bodyBytes !== null) socket.write(bodyBytes)
-  socket.end()
-  socket.resume()
+  return head.length
 }
 
 /**
  * Writes the head, then exactly `size` bytes of `handle` (Content-Length promises that many,
  * even if the file grows meanwhile). Returns the stream, for the caller to destroy if the client
- * goes. A file that shrinks under us delivers fewer bytes than promised: the client must see a
+ * goes, and the head's size. A file that shrinks under us delivers fewer bytes than promised: the client must see a
  * truncated response (a reset), not a short one that looks complete.
  */
 export function streamResponse(
@@ -58,10 +59,11 @@ export function streamResponse(
   handle: FileHandle,
   size: number,
   onWritten: (error?: Error | null) => void,
-): ReturnType<FileHandle['createReadStream']> {
+): { stream: ReturnType<FileHandle['createReadStream']>; headBytes: number } {
   const stream = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: STREAM_CHUNK_BYTES })
   socket.resume()
-  if (frame.withHead) socket.write(responseHead(frame.status, size, frame.headers, frame.persist), 'latin1')
+  const head = frame.withHead ? responseHead(frame.status, size, frame.headers, frame.persist) : ''
+  if (head !== '') socket.write(head, 'latin1')
   stream.on('error', () => socket.destroy())
   stream.on('end', () => {
     if (stream.bytesRead < size) socket.destroy()
@@ -70,5 +72,5 @@ export function streamResponse(
     else socket.end()
   })
   stream.pipe(socket, { end: false })
-  return stream
+  return { stream, headBytes: head.length }
 }
