@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs'
+import { expect, test } from 'vitest'
+import { helpText, settingsMarkdown } from '../src/config/describe-settings.js'
+import { envNameOf, SETTING_NAMES, SETTINGS } from '../src/config/settings.js'
+
+// The README's settings table and --help come from the settings table; this keeps the README
+// in step (rewrite it with `pnpm --filter server gen:settings-table`).
+
+const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+const START = '<!-- settings-table:start -->\n'
+const END = '<!-- settings-table:end -->'
+
+test("the README's settings table is the one the settings table gives", () => {
+  const start = README.indexOf(START)
+  const end = README.indexOf(END)
+  expect(start, 'the README has the settings-table markers').toBeGreaterThanOrEqual(0)
+  expect(README.slice(start + START.length, end)).toBe(settingsMarkdown())
+})
+
+test('--help lists every flag and its environment variable', () => {
+  const help = helpText()
+  for (const name of SETTING_NAMES) {
+    const { flag } = SETTINGS[name]
+    expect(help).toContain(`--${flag}`)
+    expect(help).toContain(envNameOf(flag))
+  }
+})
+
+test('the contract flag names are all there', () => {
+  const flags = SETTING_NAMES.map((name) => SETTINGS[name].flag)
+  for (const flag of [
+    'host',
+    'port',
+    'workers',
+    'pool-size',
+    'queue-size',
+    'max-posts',
+    'root',
+    'upload-dir',
+    'max-body',
+    'log',
+    'log-format',
+    'header-timeout',
+    'body-timeout',
+    'pid-file',
+  ]) {
+    expect(flags).toContain(flag)
+  }
+})
