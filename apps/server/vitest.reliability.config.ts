@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-// The reliability suite (issue 6): chaos, wire fuzzing, traversal, slow clients, exhaustion, bad
+// The reliability suite: chaos, wire fuzzing, traversal, slow clients, exhaustion, bad
 // configuration. Each file starts real servers and drives them hard, so files run one after
 // another (a 2-core machine cannot host two of them at once) and get generous time limits; every
 // loop inside is bounded in count and time, and the whole suite stays under 10 minutes.

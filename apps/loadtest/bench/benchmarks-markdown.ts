@@ -27,7 +27,7 @@ function methodLines(hasDav: boolean): string[] {
     '- Load: `loadtest` (this repo), one generator process, HTTP/1.0, one request per connection unless keep-alive.',
     `- Each cell: median of ${REPETITIONS} runs, min-max in brackets. Servers alternate within each repetition, each started fresh with a fresh upload directory.`,
     "- CPU µs/req: utime+stime of the server's whole process tree (from /proc, reaped children included) over the measured seconds, divided by the requests completed.",
-    '- Peak RSS: the largest sum of resident memory over the tree, sampled every 200 ms; "largest process": the largest RSS of any one process in it (for ThreadServe a worker: issue 7 asks ≤ 64 MiB under the GET load).',
+    '- Peak RSS: the largest sum of resident memory over the tree, sampled every 200 ms; "largest process": the largest RSS of any one process in it (for ThreadServe a worker: the goal is ≤ 64 MiB under the GET load).',
     "- vs nginx: the server's median req/s divided by nginx's in the same workload.",
     "- POST runs use 4 connections, below ThreadServe's default `--max-posts 5` (more would measure 503s).",
     hasDav
@@ -77,7 +77,7 @@ export function renderBenchmarks(results: BenchmarkResults): { markdown: string;
   lines.push(
     'Written by `pnpm bench:compare` (apps/loadtest/bench/compare.ts); the numbers below are from a real run. These',
     'machines have 2 cores shared with the load generator and vary by up to ±20% between runs: compare ratios, not',
-    'absolutes (DESIGN.md, "How we measure").',
+    'absolutes.',
     '',
     '## Machine',
     '',

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { promisify } from 'node:util'
 import { type BenchKit, childPids, MiB, memoryMiB, sleep } from './kit.js'
 
-// Large uploads (issue 7). (a) The disk's own fsync'd write rate: dd writes 64 MiB with
+// Large uploads. (a) The disk's own fsync'd write rate: dd writes 64 MiB with
 // conv=fsync into a fresh directory of the same file system as the upload dirs. (b) ThreadServe
 // stores a 64 MiB POST /upload (fsync + link + directory fsync) for one client: time from
 // connect to the 201, and its ratio to dd's rate. (c) A 1 GiB upload to one worker: the worker's
@@ -263,7 +263,7 @@ export function renderLargeUpload(kit: BenchKit, result: LargeUploadResult): str
   const lines = [
     '## Large upload and memory',
     '',
-    `Goals (issue 7): a 64 MiB POST stored at ≥ ${RATIO_GOAL}x the disk's own fsync'd write rate, measured with dd in`,
+    `Goals: a 64 MiB POST stored at ≥ ${RATIO_GOAL}x the disk's own fsync'd write rate, measured with dd in`,
     `the same run; a 1 GiB upload raises the worker's RSS by ≤ ${RSS_GOAL_MIB} MiB. dd writes zeros`,
     '(`bs=1M count=64 conv=fsync`, its own clock) into a fresh directory on the file system of the upload directories;',
     'ThreadServe, started fresh with a fresh upload directory, gets one `POST /upload` of random bytes from one',

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { type BenchKit, sleep } from './kit.js'
 
-// Start-up (issue 7): from the instant the supervisor is spawned, how long until the port
+// Start-up: from the instant the supervisor is spawned, how long until the port
 // accepts, until ThreadServe prints its "listening" line (all workers up), and until the first
 // 200. The port is chosen beforehand; a poller opens a new HTTP/1.0 connection every few ms
 // (refused ones are expected until the server listens) and keeps each open until it answers,
@@ -164,7 +164,7 @@ export function renderStartup(kit: BenchKit, rows: readonly StartupRow[]): strin
   const lines = [
     '## Start-up',
     '',
-    `Goal (issue 7): the first 200 within ${STARTUP_GOAL_MS} ms of spawning the supervisor with 5 workers. The port is`,
+    `Goal: the first 200 within ${STARTUP_GOAL_MS} ms of spawning the supervisor with 5 workers. The port is`,
     `chosen beforehand; from the spawn a poller opens a new HTTP/1.0 connection for \`GET /1k.bin\` every ${POLL_INTERVAL_MS} ms`,
     '(refused until the server listens) and keeps each open until it answers. "listening" line: ThreadServe\'s stdout',
     `line, printed once every worker is up. Median of ${kit.repetitions} cold starts, min-max in brackets.`,

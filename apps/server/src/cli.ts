@@ -1,8 +1,8 @@
 // The command line behind main.ts: settings, --help and --version, then the supervisor; exit codes.
 import type { ChildProcess } from 'node:child_process'
+import { SERVER_VERSION } from './common/version.js'
 import { loadConfig } from './config/load-config.js'
 import { UsageError } from './config/usage-error.js'
-import { SERVER_VERSION } from './shared/version.js'
 import { runSupervisor } from './supervisor/supervisor.js'
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: ChildProcess | null): Promise<number> {

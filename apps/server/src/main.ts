@@ -6,7 +6,7 @@
 // boot). The worker asks for its settings once it has loaded, and the supervisor answers once it
 // has read and checked them (supervisor/worker-fleet.ts); if the supervisor stops first (a usage
 // error, say), the worker leaves without a word.
-import { PREFORKED_ENV } from './shared/worker-env.js'
+import { PREFORKED_ENV } from './common/worker-env.js'
 import { forkWorker, inheritedEnvironment } from './supervisor/fork-worker.js'
 
 const argv = process.argv.slice(2)

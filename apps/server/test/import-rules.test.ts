@@ -5,7 +5,7 @@ import { expect, test } from 'vitest'
 
 // The folder rules of apps/server/src (README, "Map"), read from the imports themselves so they
 // outlive any one change: the supervisor and worker processes meet only through
-// @threadserve/ipc-protocol, config/ and shared/; nothing imports an entry point; the supervisor
+// @threadserve/ipc-protocol, config/ and common/; nothing imports an entry point; the supervisor
 // loads no request-serving code; and no package imports an app.
 
 const APP = fileURLToPath(new URL('../', import.meta.url))

@@ -9,7 +9,7 @@ export interface ParserLimits {
   maxBodyBytes: number
 }
 
-/** DESIGN.md defaults: 8 KiB request line, 16 KiB header block, 100 fields, 64 MiB body. */
+/** The server's defaults: 8 KiB request line, 16 KiB header block, 100 fields, 64 MiB body. */
 export const DEFAULT_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxRequestLineBytes: 8 * 1024,
   maxHeaderBytes: 16 * 1024,

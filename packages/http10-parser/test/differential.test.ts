@@ -83,7 +83,7 @@ const INTENDED_DIFFERENCES: { why: string; raw: string; ours: string; llhttp: st
     llhttp: 'HPE_INVALID_VERSION',
   },
   {
-    why: 'major versions other than 0 and 1 are 505 (DESIGN.md)',
+    why: 'major versions other than 0 and 1 are 505 (RFC 9110 §15.6.6)',
     raw: 'GET / HTTP/2.0\r\n\r\n',
     ours: 'VERSION_UNSUPPORTED',
     llhttp: 'accepted',

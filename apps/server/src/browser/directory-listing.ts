@@ -5,7 +5,7 @@ import { prefers } from '../http/content-negotiation.js'
 import type { HeaderList } from '../http/responses.js'
 import { escapeHtml, HTML_PAGE_HEADERS, renderHtmlPage } from './html-page.js'
 
-// `--list` (issue 8): a page per directory without index.html, or JSON for `Accept:
+// `--list`: a page per directory without index.html, or JSON for `Accept:
 // application/json`. Names on disk are bytes chosen by whoever wrote them, so they are read as
 // Buffers, shown as escaped text, linked only when the server would serve the link (strict UTF-8,
 // no control characters: what parseTarget accepts), and hidden/temp files (dot names: the upload
@@ -51,7 +51,7 @@ function displayName(raw: Buffer): { name: string; servable: boolean } {
   } catch {
     return { name: withoutControls(raw.toString('utf8')), servable: false }
   }
-  // parseTarget refuses decoded controls and '\' (DESIGN.md "Paths"): such a link could not work.
+  // parseTarget refuses decoded controls and '\' (docs/design.md, "Paths"): such a link could not work.
   let servable = true
   for (let i = 0; i < text.length && servable; i++) {
     const code = text.charCodeAt(i)

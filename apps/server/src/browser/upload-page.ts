@@ -3,7 +3,7 @@ import type { HeaderList } from '../http/responses.js'
 import { UPLOAD_PAGE_PATH } from '../paths.js'
 import { cspHash } from './html-page.js'
 
-// GET /upload (issue 8): a self-contained page (assets/upload-page.html, read once when a worker
+// GET /upload: a self-contained page (assets/upload-page.html, read once when a worker
 // starts). Its one inline <style> and one inline <script> are allowed by their sha256 in the
 // Content-Security-Policy (CSP Level 2 hash sources): no other script, style, frame or external
 // load can run in it, whatever a file name contains.

@@ -50,16 +50,23 @@ function cell(text: string): string {
 
 /** The README's settings table, one row per setting, grouped as --help groups them. */
 export function settingsMarkdown(): string {
-  const rows = ['| flag | environment variable | default | what |', '| --- | --- | --- | --- |']
+  const rows = [['flag', 'environment variable', 'default', 'what']]
   for (const group of SETTING_GROUPS) {
     for (const name of SETTING_NAMES) {
       const setting = SETTINGS[name]
       if (setting.group !== group) continue
       const fallback = setting.fallback === '' ? '' : `\`${setting.fallback}\``
-      rows.push(
-        `| \`--${setting.flag}\` | \`${envNameOf(setting.flag)}\` | ${fallback} | ${group}: ${cell(setting.help)} |`,
-      )
+      rows.push([
+        `\`--${setting.flag}\``,
+        `\`${envNameOf(setting.flag)}\``,
+        fallback,
+        `${group}: ${cell(setting.help)}`,
+      ])
     }
   }
-  return `${rows.join('\n')}\n`
+  // Columns padded to their widest cell, as the repository's Markdown formatter lays tables out.
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? []
+  const line = (cells: string[]): string => `| ${cells.map((text, i) => text.padEnd(widths[i] ?? 0)).join(' | ')} |`
+  const [header, ...body] = rows as [string[], ...string[][]]
+  return `${[line(header), line(widths.map((width) => '-'.repeat(width))), ...body.map(line)].join('\n')}\n`
 }

@@ -28,7 +28,7 @@ export type Lookup =
   | { readonly kind: 'forbidden' }
   /** Out of descriptors or memory (EMFILE, ENFILE, ENOMEM): the file may well exist; try again. */
   | { readonly kind: 'unavailable' }
-  /** A directory without index.html, with `listDirectories` on (issue 8): the caller lists it. */
+  /** A directory without index.html, with `listDirectories` on: the caller lists it. */
   | { readonly kind: 'directory'; readonly realPath: string; readonly root: string }
 
 interface CacheEntry {

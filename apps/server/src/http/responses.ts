@@ -1,6 +1,6 @@
 import { formatResponseHead, STATUS_TEXT } from '@threadserve/http10-parser'
+import { SERVER_HEADER } from '../common/version.js'
 import { httpDateNow } from '../files/http-date.js'
-import { SERVER_HEADER } from '../shared/version.js'
 
 export type HeaderList = ReadonlyArray<readonly [string, string | number]>
 

@@ -22,7 +22,7 @@ export interface WorkerServices {
   readonly files: StaticFiles
   /** URL path under which stored uploads can be fetched (e.g. '/uploads/'), or null when not served. */
   readonly uploadUrlPrefix: string | null
-  /** `--upload-auth` (issue 8): checks HTTP Basic credentials; absent or null when uploads are open. */
+  /** `--upload-auth`: checks HTTP Basic credentials; absent or null when uploads are open. */
   readonly auth?: BasicAuthenticator | null
   requestPermit(): Promise<PermitAnswer>
   releasePermit(permitId: string): void

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import type { Channel, SupervisorMessage, WorkerMessage } from '@threadserve/ipc-protocol'
-import type { TcpHandle } from '../shared/tcp-handle.js'
+import type { TcpHandle } from '../common/tcp-handle.js'
 
 // One worker process as the fleet sees it: its channel, its state, and the connections handed
 // to it that Node has not yet written to its pipe.

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process'
+import { WORKER_ID_ENV } from '../common/worker-env.js'
 import { WORKER_ENTRY_PATH } from '../paths.js'
-import { WORKER_ID_ENV } from '../shared/worker-env.js'
 
 // How a worker process is forked: by the pool, and once before anything else by the command-line
 // entry (main.ts). Kept free of other imports so that main.ts can fork before loading the rest.

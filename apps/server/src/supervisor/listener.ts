@@ -2,9 +2,9 @@ import { lookup } from 'node:dns/promises'
 import net from 'node:net'
 import { getSystemErrorName } from 'node:util'
 import type { SendableHandle } from '@threadserve/ipc-protocol'
+import { acceptConnections, type TcpHandle } from '../common/tcp-handle.js'
 import type { Config } from '../config/config.js'
 import { UsageError } from '../config/usage-error.js'
-import { acceptConnections, type TcpHandle } from '../shared/tcp-handle.js'
 
 // Where connections come in. `--balance supervisor`: the supervisor listens and accepts, and
 // hands each connection's raw handle to a worker (it never reads from it). `--balance kernel`:

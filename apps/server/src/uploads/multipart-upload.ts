@@ -6,7 +6,7 @@ import busboy, { type Busboy } from 'busboy'
 import { chooseUploadExtension } from './upload-extension.js'
 import { beginUpload, type StoredUpload, type UploadWriter } from './upload-store.js'
 
-// `multipart/form-data` POST /upload (issue 8): a plain HTML form or `curl -F`. busboy (the
+// `multipart/form-data` POST /upload: a plain HTML form or `curl -F`. busboy (the
 // maintained streaming parser behind multer) splits the body; each file part streams into its own
 // UploadWriter, so names, durability and the temp-file clean-up are those of raw uploads, under the
 // one permit the request took. Parts are committed (fsync, link, directory fsync) only once the

@@ -3,10 +3,10 @@ import type { NativeHandle } from '@threadserve/ipc-protocol'
 
 // Every client socket of a worker reads into one buffer (net.Socket's `onread` option) instead of
 // a new 64 KiB allocation per read. Those allocations are external memory that V8 frees only at
-// its next GC, which it starts only after tens of MiB of them: a 1 GiB upload raised a worker's
-// RSS by ~42 MiB of dead read buffers (issue 7, memory), and every GET paid for the allocation.
+// its next GC, which it starts only after tens of MiB of them: with them, a 1 GiB upload leaves
+// ~42 MiB of dead read buffers in a worker's RSS, and every GET pays for an allocation.
 // The price: a chunk is valid only until the callback returns. Whoever keeps bytes past it copies
-// them (connection.ts: held pipelined bytes and early body bytes; the upload writers).
+// them (http/keep-alive.ts HeldBytes, a waiting request's early body bytes, the upload writers).
 const READ_BUFFER_BYTES = 256 * 1024
 const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)
 

@@ -1,6 +1,6 @@
 import type { connectToSupervisor } from '@threadserve/ipc-protocol'
+import { PREFORKED_ENV, WORKER_CONFIG_ENV } from '../common/worker-env.js'
 import { type Config, parseConfig } from '../config/config.js'
-import { PREFORKED_ENV, WORKER_CONFIG_ENV } from '../shared/worker-env.js'
 
 type SupervisorChannel = ReturnType<typeof connectToSupervisor>
 
