@@ -400,3 +400,19 @@ test('hostile inputs finish: a megabyte of spaces, of LFs, of one header line', 
   expect(parseInPieces(Buffer.alloc(1 << 20, 0x0a), [1000]).code).toBe('URI_TOO_LONG')
   expect(parseInPieces(`GET / HTTP/1.0\r\nX: ${'x'.repeat(1 << 20)}`, [1000]).code).toBe('HEADER_TOO_LARGE')
 })
+
+describe('method', () => {
+  test('is the request line method once the line is read, even when the head is then rejected', () => {
+    const parser = new RequestParser()
+    expect(parser.method).toBe('')
+    expect(() => parser.push(Buffer.from('HEAD / HTTP/1.0\r\nBad Header: x\r\n\r\n'))).toThrow(ParseError)
+    expect(parser.method).toBe('HEAD')
+  })
+
+  test('is empty again after reset()', () => {
+    const parser = new RequestParser()
+    parser.push(Buffer.from('GET / HTTP/1.0\r\n\r\n'))
+    parser.reset()
+    expect(parser.method).toBe('')
+  })
+})

@@ -44,6 +44,14 @@ function between(min: number, max: number) {
 const NON_EMPTY = z.string().check(z.minLength(1))
 const FLAG = z.boolean()
 
+// A header value we send as given: visible ASCII and spaces only (RFC 9110 §5.5), never a CR or
+// LF that would end the header early.
+const HEADER_VALUE = z.string().check(z.regex(/^[\x20-\x7e]*$/, 'expected printable ASCII, no line breaks'))
+// --cors: '' (off), '*', or one origin as a browser sends it: scheme://host[:port], no path.
+const CORS_ORIGIN = z
+  .string()
+  .check(z.regex(/^(|\*|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?)$/, "expected '*' or an origin such as https://example.com"))
+
 const CREDENTIALS = z.nullable(z.array(z.strictObject({ user: z.string(), hash: z.string() })))
 
 export const SETTINGS = {
@@ -78,6 +86,30 @@ export const SETTINGS = {
     fallback: 'false',
     help: 'list directories that have no index.html (HTML, or JSON on Accept)',
     value: FLAG,
+  },
+  precompressed: {
+    flag: 'precompressed',
+    kind: 'boolean',
+    group: 'serving',
+    fallback: 'false',
+    help: 'serve file.br / file.gz in place of file to clients that accept them (Content-Encoding, Vary)',
+    value: FLAG,
+  },
+  cacheControl: {
+    flag: 'cache-control',
+    kind: 'text',
+    group: 'serving',
+    fallback: '',
+    help: "a Cache-Control header for served files, e.g. 'no-cache' or 'public, max-age=3600' (uploads keep their own)",
+    value: HEADER_VALUE,
+  },
+  cors: {
+    flag: 'cors',
+    kind: 'text',
+    group: 'serving',
+    fallback: '',
+    help: "allow cross-origin GET/HEAD from this origin, or '*' (Access-Control-Allow-Origin; OPTIONS preflight)",
+    value: CORS_ORIGIN,
   },
   keepAlive: {
     flag: 'keep-alive',

@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { ParsedTarget } from '@threadserve/http10-parser'
 import { classifyFsError } from '../http/fs-error-status.js'
 import { contentTypeFor } from './content-type.js'
+import { formatEtag } from './etag.js'
 import { formatHttpDate } from './http-date.js'
 
 // Resolves a parsed target to a file under the root and keeps small files in memory. The parser's
@@ -14,8 +15,11 @@ const INDEX_FILE = 'index.html'
 
 export interface FileInfo {
   readonly realPath: string
+  readonly ino: number
   readonly size: number
   readonly mtimeMs: number
+  /** The strong validator of this version of the file (etag.ts), made once like lastModified. */
+  readonly etag: string
   /** `mtimeMs` as the Last-Modified header says it: formatted once, not per response. */
   readonly lastModified: string
   readonly contentType: string
@@ -47,6 +51,11 @@ interface ResolvedEntry {
   readonly requestPath: string
   readonly entry: CacheEntry
   readonly found: Lookup
+}
+
+/** An open file is still the version a lookup described: same inode, size and mtime. */
+export function isSameVersion(stats: Stats, file: FileInfo): boolean {
+  return stats.ino === file.ino && stats.size === file.size && stats.mtimeMs === file.mtimeMs
 }
 
 function isSameFile(stats: Stats, entry: CacheEntry): boolean {
@@ -153,9 +162,31 @@ export class StaticFiles {
     return null
   }
 
-  /** Opens a file for streaming; the caller closes the handle. */
-  async open(file: FileInfo): Promise<FileHandle> {
-    return open(file.realPath, 'r')
+  /**
+   * Opens a file for streaming, or null when what the path holds is no longer the version
+   * `file` describes (replaced or rewritten since the lookup): the caller looks it up again, so
+   * the headers it sends describe the bytes it sends. The caller closes the handle.
+   */
+  async open(file: FileInfo): Promise<FileHandle | null> {
+    const handle = await open(file.realPath, 'r')
+    try {
+      if (isSameVersion(await handle.stat(), file)) return handle
+    } catch {
+      // fstat failed: treat as changed
+    }
+    await handle.close()
+    return null
+  }
+
+  /**
+   * `--precompressed`: the sibling `file` + `suffix` (file.br, file.gz) if it is a regular file
+   * whose real path is inside the root and not hidden, as `file` itself had to be.
+   */
+  async sibling(file: FileInfo, suffix: string): Promise<FileInfo | null> {
+    const relative = path.relative(this.#root, `${file.realPath}${suffix}`)
+    const found = await this.#resolve(relative)
+    if ('kind' in found || !found.stats.isFile()) return null
+    return { ...fileInfo(found.realPath, found.stats), contentType: file.contentType }
   }
 
   /** The real path (inside the root, not hidden) and its stats, or the Lookup that answers instead. */
@@ -241,8 +272,10 @@ export class StaticFiles {
 function fileInfo(realPath: string, stats: Stats): FileInfo {
   return {
     realPath,
+    ino: stats.ino,
     size: stats.size,
     mtimeMs: stats.mtimeMs,
+    etag: formatEtag(stats.mtimeMs, stats.size),
     lastModified: formatHttpDate(stats.mtimeMs),
     contentType: contentTypeFor(realPath),
   }

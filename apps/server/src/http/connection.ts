@@ -1,11 +1,10 @@
-import type { FileHandle } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { UploadRequest } from '../uploads/upload-request.js'
 import { HeldBytes, mayKeepAlive, persistsAfter } from './keep-alive.js'
 import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
-import { type ResponseFrame, streamResponse, writeResponse } from './response-writer.js'
+import { type FileSlice, type ResponseFrame, streamResponse, writeResponse } from './response-writer.js'
 import { errorBody, type HeaderList } from './responses.js'
 import type { WorkerServices } from './services.js'
 import * as events from './socket-events.js'
@@ -219,7 +218,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     this.#clearHeaderTimer()
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer)
     this.#lingerTimer = null
-    this.#request.stream?.destroy()
+    this.#request.cancelStream?.()
     this.#writeLog()
     const upload = this.#request.upload
     if (this.#phase === Phase.Uploading && upload?.receiving) {
@@ -329,14 +328,19 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   /** Writes a whole response; persistent, the connection then goes round for the next request. */
   respond(status: number, headers: HeaderList, body: string | Buffer | null, contentLength?: number): void {
     const frame = this.#frame(status, headers)
+    // HEAD never carries a body, whatever the status (RFC 9110 §9.3.2): the head says what GET's would.
+    if ((this.#request.head?.method ?? this.#parser.method) === 'HEAD' && body !== null) {
+      contentLength ??= Buffer.byteLength(body)
+      body = null
+    }
     this.#request.headBytes = writeResponse(this.#socket, frame, body, contentLength, this.#writtenCallback())
   }
 
-  /** 200 with exactly `size` bytes of `handle`, streamed (response-writer.ts). */
-  respondStream(handle: FileHandle, size: number, headers: HeaderList): void {
-    const frame = this.#frame(200, headers)
-    const { stream, headBytes } = streamResponse(this.#socket, frame, handle, size, this.#writtenCallback())
-    this.#request.stream = stream
+  /** `status` (200 or 206) with a slice of a file, streamed (response-writer.ts). */
+  respondStream(status: number, headers: HeaderList, slice: FileSlice): void {
+    const frame = this.#frame(status, headers)
+    const { cancel, headBytes } = streamResponse(this.#socket, frame, slice, this.#writtenCallback())
+    this.#request.cancelStream = cancel
     this.#request.headBytes = headBytes
   }
 

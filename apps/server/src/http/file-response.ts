@@ -1,15 +1,19 @@
-import type { FileHandle } from 'node:fs/promises'
 import type { ParsedTarget, RequestHead } from '@threadserve/http10-parser'
 import { buildListingResponse } from '../browser/directory-listing.js'
-import { parseHttpDate } from '../files/http-date.js'
-import type { FileInfo, Lookup } from '../files/static-files.js'
+import { evaluatePreconditions } from '../files/conditional.js'
+import { acceptedPrecompressed } from '../files/content-coding.js'
+import { formatEtag } from '../files/etag.js'
+import { type FileInfo, isSameVersion, type Lookup } from '../files/static-files.js'
+import { uploadSafetyHeaders } from '../files/upload-safety.js'
 import { readErrorStatus } from './fs-error-status.js'
+import type { FileSlice } from './response-writer.js'
 import { errorBody, type HeaderList } from './responses.js'
 import type { WorkerServices } from './services.js'
 
-// GET and HEAD of a path under the root: a file (from the cache, or streamed), a redirect for a
-// directory without its slash, a listing (--list), or an error. What it needs of the connection
-// is the FileExchange below; how bytes reach the socket is the connection's business.
+// GET and HEAD of a path under the root: a file (from the cache, or streamed; whole, or one
+// byte range; or 304), a redirect for a directory without its slash, a listing (--list), or an
+// error. What it needs of the connection is the FileExchange below; how bytes reach the socket
+// is the connection's business.
 
 /** What serving a file needs from the connection it arrived on. */
 export interface FileExchange {
@@ -21,9 +25,13 @@ export interface FileExchange {
   respondError(status: number, detail?: string, headers?: HeaderList): void
   /** 503 with Retry-After: out of descriptors or memory. */
   respondBusy(): void
-  /** 200 with exactly `size` bytes read from `handle` (closed when done). */
-  respondStream(handle: FileHandle, size: number, headers: HeaderList): void
+  /** `status` (200 or 206) with a slice of an open file, streamed; the handle is closed when done. */
+  respondStream(status: number, headers: HeaderList, slice: FileSlice): void
 }
+
+// A file opened for streaming that turns out to be another version than its lookup described is
+// looked up again, this many times at most (a file rewritten continuously gets a 503).
+const MAX_LOOKUPS = 3
 
 /** Answers a GET (`wantBody`) or HEAD of `target`. */
 export async function serveFile(
@@ -32,56 +40,148 @@ export async function serveFile(
   target: ParsedTarget,
   wantBody: boolean,
 ): Promise<void> {
-  let found: Lookup
-  try {
-    found = await exchange.services.files.lookup(target, wantBody)
-  } catch {
-    found = { kind: 'not-found' }
-  }
-  if (exchange.closed) return
-  switch (found.kind) {
-    case 'not-found':
-      return exchange.respondError(404)
-    case 'forbidden':
-      return exchange.respondError(403)
-    case 'unavailable':
-      return exchange.respondBusy()
-    case 'redirect':
-      return exchange.respond(301, [['Location', found.location]], errorBody(301))
-    case 'directory':
-      return serveListing(exchange, head, target, found, wantBody)
-  }
-  const { file, body } = found
-  const headers: HeaderList = [
-    ['Content-Type', file.contentType],
-    ['Last-Modified', file.lastModified],
-  ]
-  const since = head.get('if-modified-since')
-  if (since !== undefined) {
-    const sinceMs = parseHttpDate(since)
-    // Last-Modified has whole seconds, so compare whole seconds (RFC 9110 §13.1.3).
-    if (sinceMs !== undefined && Math.floor(file.mtimeMs / 1000) * 1000 <= sinceMs) {
-      return exchange.respond(304, headers, null, file.size)
+  const services = exchange.services
+  const cors = corsHeaders(services)
+  for (let attempt = 0; attempt < MAX_LOOKUPS; attempt++) {
+    let found: Lookup
+    try {
+      found = await services.files.lookup(target, wantBody)
+    } catch {
+      found = { kind: 'not-found' }
     }
+    if (exchange.closed) return
+    switch (found.kind) {
+      case 'not-found':
+        return exchange.respondError(404, undefined, cors)
+      case 'forbidden':
+        return exchange.respondError(403, undefined, cors)
+      case 'unavailable':
+        return exchange.respondBusy()
+      case 'redirect':
+        return exchange.respond(301, [['Location', found.location], ...cors], errorBody(301))
+      case 'directory':
+        return serveListing(exchange, head, target, found, wantBody)
+    }
+    let { file, body } = found
+    let coding: string | undefined
+    if (services.config.precompressed) {
+      for (const candidate of acceptedPrecompressed(head.get('accept-encoding'))) {
+        const sibling = await services.files.sibling(file, candidate.suffix)
+        if (sibling === null) continue
+        file = sibling
+        body = null
+        coding = candidate.coding
+        break
+      }
+      if (exchange.closed) return
+    }
+    const served = await serveVersion(exchange, head, file, body, coding, wantBody, cors)
+    if (served) return
   }
-  if (!wantBody || file.size === 0) return exchange.respond(200, headers, null, file.size)
-  if (body !== null) return exchange.respond(200, headers, body)
-  await streamFile(exchange, file, headers)
+  exchange.respondBusy()
 }
 
-async function streamFile(exchange: FileExchange, file: FileInfo, headers: HeaderList): Promise<void> {
-  let handle: FileHandle
+/** Answers from one version of a file; false when it changed before it could be opened. */
+async function serveVersion(
+  exchange: FileExchange,
+  head: RequestHead,
+  file: FileInfo,
+  body: Buffer | null,
+  coding: string | undefined,
+  wantBody: boolean,
+  cors: HeaderList,
+): Promise<boolean> {
+  const etag = coding === undefined ? file.etag : formatEtag(file.mtimeMs, file.size, coding)
+  const headers = fileHeaders(exchange.services, file, etag, coding, cors)
+  const outcome = evaluatePreconditions(
+    {
+      ifNoneMatch: head.get('if-none-match'),
+      ifModifiedSince: head.get('if-modified-since'),
+      range: head.get('range'),
+      ifRange: head.get('if-range'),
+    },
+    { etag, lastModifiedMs: file.mtimeMs, size: file.size },
+  )
+  if (outcome.status === 304) {
+    exchange.respond(304, headers, null, 0)
+    return true
+  }
+  if (outcome.status === 416) {
+    const unsatisfiable: HeaderList = [['Content-Range', `bytes */${file.size}`], ...cors]
+    exchange.respondError(416, undefined, unsatisfiable)
+    return true
+  }
+  const start = outcome.status === 206 ? outcome.range.start : 0
+  const end = outcome.status === 206 ? outcome.range.end : file.size - 1
+  const ranged: HeaderList =
+    outcome.status === 206 ? [...headers, ['Content-Range', `bytes ${start}-${end}/${file.size}`]] : headers
+  if (!wantBody || file.size === 0) {
+    exchange.respond(outcome.status, ranged, null, end - start + 1)
+    return true
+  }
+  if (body !== null) {
+    exchange.respond(outcome.status, ranged, start === 0 && end === body.length - 1 ? body : body.subarray(start, end + 1))
+    return true
+  }
+  let handle: Awaited<ReturnType<WorkerServices['files']['open']>>
   try {
     handle = await exchange.services.files.open(file)
   } catch (error) {
     const status = readErrorStatus(error)
-    return status === 503 ? exchange.respondBusy() : exchange.respondError(status)
+    if (status === 503) exchange.respondBusy()
+    else exchange.respondError(status, undefined, cors)
+    return true
   }
+  if (handle === null) return false // another version since the lookup: look again
   if (exchange.closed) {
     await handle.close()
-    return
+    return true
   }
-  exchange.respondStream(handle, file.size, headers)
+  const verify = async (open: typeof handle & object): Promise<boolean> => isSameVersion(await open.stat(), file)
+  exchange.respondStream(outcome.status, ranged, { handle, start, end, verify })
+  return true
+}
+
+/** The headers of a file response, whatever its status (200, 206 and 304 alike). */
+function fileHeaders(
+  services: WorkerServices,
+  file: FileInfo,
+  etag: string,
+  coding: string | undefined,
+  cors: HeaderList,
+): HeaderList {
+  const headers: [string, string][] = [
+    ['Content-Type', file.contentType],
+    ['Last-Modified', file.lastModified],
+    ['ETag', etag],
+    ['Accept-Ranges', 'bytes'],
+  ]
+  if (coding !== undefined) headers.push(['Content-Encoding', coding])
+  if (services.config.precompressed) headers.push(['Vary', 'Accept-Encoding'])
+  const isUpload = services.uploadRealDir !== null && file.realPath.startsWith(services.uploadRealDir)
+  if (isUpload) {
+    for (const [name, value] of uploadSafetyHeaders(file.contentType)) headers.push([name, String(value)])
+  } else {
+    headers.push(['X-Content-Type-Options', 'nosniff'])
+    if (services.config.cacheControl !== '') headers.push(['Cache-Control', services.config.cacheControl])
+  }
+  headers.push(['Referrer-Policy', 'no-referrer'])
+  for (const [name, value] of cors) headers.push([name, String(value)])
+  return headers
+}
+
+const NO_HEADERS: HeaderList = []
+
+/** --cors: who may read our answers from another origin (the Fetch standard's CORS protocol). */
+export function corsHeaders(services: WorkerServices): HeaderList {
+  const origin = services.config.cors
+  if (origin === '') return NO_HEADERS
+  return origin === '*'
+    ? [['Access-Control-Allow-Origin', '*']]
+    : [
+        ['Access-Control-Allow-Origin', origin],
+        ['Vary', 'Origin'],
+      ]
 }
 
 /** `--list`: a directory without index.html, as HTML or JSON (browser/directory-listing.ts). */

@@ -1,4 +1,3 @@
-import type { ReadStream } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { RequestHead } from '@threadserve/http10-parser'
 import type { AccessRecord } from '@threadserve/logger'
@@ -27,8 +26,8 @@ export class RequestState {
   upload: UploadRequest | null = null
   /** Body bytes that came while the request waited for a slot or its credentials (copies). */
   pendingBody: Buffer[] = []
-  /** The file being streamed, destroyed if the client goes. */
-  stream: ReadStream | null = null
+  /** Stops the file being streamed, if any (the client went away). */
+  cancelStream: (() => void) | null = null
   /** socket.bytesWritten when this request began: the log counts only this response's bytes. */
   bytesAtStart = 0
   /** The response head's size: the log's body bytes are the rest (nginx's $body_bytes_sent). */
@@ -44,7 +43,7 @@ export class RequestState {
     this.bodyComplete = false
     this.upload = null
     this.pendingBody = []
-    this.stream = null
+    this.cancelStream = null
     this.bytesAtStart = bytesAtStart
     this.headBytes = 0
   }

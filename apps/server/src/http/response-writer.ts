@@ -47,30 +47,60 @@ export function writeResponse(
   return head.length
 }
 
+/** A byte range of a file to send (inclusive, as in Content-Range). */
+export interface FileSlice {
+  readonly handle: FileHandle
+  readonly start: number
+  readonly end: number
+  /** After the last byte is read: whether the file is still the version the head described. */
+  readonly verify: (handle: FileHandle) => Promise<boolean>
+}
+
 /**
- * Writes the head, then exactly `size` bytes of `handle` (Content-Length promises that many,
- * even if the file grows meanwhile). Returns the stream, for the caller to destroy if the client
- * goes, and the head's size. A file that shrinks under us delivers fewer bytes than promised: the client must see a
- * truncated response (a reset), not a short one that looks complete.
+ * Writes the head, then exactly the slice's bytes (Content-Length promises that many, even if
+ * the file grows meanwhile). If the file changed while it was read (shrank, or was rewritten in
+ * place), the bytes sent may mix two versions: the client must see a truncated response (a
+ * reset), never one that looks complete. Returns how to cancel (the client went away) and the
+ * head's size. The handle is closed in every case.
  */
 export function streamResponse(
   socket: Socket,
   frame: ResponseFrame,
-  handle: FileHandle,
-  size: number,
+  slice: FileSlice,
   onWritten: (error?: Error | null) => void,
-): { stream: ReturnType<FileHandle['createReadStream']>; headBytes: number } {
-  const stream = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: STREAM_CHUNK_BYTES })
+): { cancel: () => void; headBytes: number } {
+  const { handle, start, end } = slice
+  const length = end - start + 1
+  // autoClose off: the handle must stay open for the check after the last byte.
+  const stream = handle.createReadStream({ start, end, highWaterMark: STREAM_CHUNK_BYTES, autoClose: false })
+  let closed = false
+  const release = (): void => {
+    if (closed) return
+    closed = true
+    handle.close().catch(() => {})
+  }
   socket.resume()
-  const head = frame.withHead ? responseHead(frame.status, size, frame.headers, frame.persist) : ''
+  const head = frame.withHead ? responseHead(frame.status, length, frame.headers, frame.persist) : ''
   if (head !== '') socket.write(head, 'latin1')
-  stream.on('error', () => socket.destroy())
+  stream.on('error', () => {
+    release()
+    socket.destroy()
+  })
   stream.on('end', () => {
-    if (stream.bytesRead < size) socket.destroy()
-    else if (socket.destroyed) return
-    else if (frame.persist) socket.write(EMPTY, onWritten)
-    else socket.end()
+    const complete = stream.bytesRead === length
+    const checked = complete ? slice.verify(handle).catch(() => false) : Promise.resolve(false)
+    void checked.then((intact) => {
+      release()
+      if (!intact) socket.destroy()
+      else if (socket.destroyed) return
+      else if (frame.persist) socket.write(EMPTY, onWritten)
+      else socket.end()
+    })
   })
   stream.pipe(socket, { end: false })
-  return { stream, headBytes: head.length }
+  const cancel = (): void => {
+    stream.destroy()
+    release()
+  }
+  return { cancel, headBytes: head.length }
 }

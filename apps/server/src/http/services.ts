@@ -20,6 +20,8 @@ export interface WorkerServices {
   readonly workerId: number
   readonly log: AccessLog
   readonly files: StaticFiles
+  /** The upload directory's real path with a trailing separator: files under it are uploads. */
+  readonly uploadRealDir: string | null
   /** URL path under which stored uploads can be fetched (e.g. '/uploads/'), or null when not served. */
   readonly uploadUrlPrefix: string | null
   /** `--upload-auth`: checks HTTP Basic credentials; absent or null when uploads are open. */

@@ -61,6 +61,7 @@ export async function runWorker(): Promise<void> {
   })
 
   const root = await realpath(config.root)
+  const uploadRealDir = await realpath(config.uploadDir)
   const slots = new SlotPool(config.poolSize, config.queueSize)
   const live = new Set<Connection>()
   let served = 0
@@ -81,7 +82,8 @@ export async function runWorker(): Promise<void> {
       cacheMaxBytes: CACHE_MAX_BYTES,
       listDirectories: config.listDirectories,
     }),
-    uploadUrlPrefix: uploadUrlPrefix(root, await realpath(config.uploadDir)),
+    uploadUrlPrefix: uploadUrlPrefix(root, uploadRealDir),
+    uploadRealDir: `${uploadRealDir}${path.sep}`,
     auth: config.uploadAuth === null ? null : new BasicAuthenticator(config.uploadAuth),
     async requestPermit(): Promise<PermitAnswer> {
       const reply = await channel.request({ type: 'permit-request', v: 1 }, { timeoutMs: PERMIT_TIMEOUT_MS })
