@@ -11,7 +11,7 @@ let server: net.Server
 let port = 0
 
 beforeAll(async () => {
-  // The first line of a request names the script that answers it; the request ends at an empty line.
+  // A request's first line names the script that answers it; the request ends at an empty line.
   server = net.createServer((socket) => {
     let request = Buffer.alloc(0)
     socket.on('data', (chunk: Buffer) => {

@@ -87,7 +87,7 @@ describe('uploads', () => {
     const hash = createHash('sha256')
     for (let sent = 0; sent < total; sent += chunk.length) hash.update(chunk)
     const head = `POST /upload HTTP/1.0\r\nContent-Type: application/octet-stream\r\nContent-Length: ${total}\r\n\r\n`
-    // The same 1 MiB buffer 1024 times, written as the socket drains: the client holds 1 MiB, not 1 GiB.
+    // The same 1 MiB buffer 1024 times, each written once the socket drains: 1 MiB in the client.
     const pieces = [head, ...Array.from({ length: total / chunk.length }, () => chunk)]
     const reply = await exchange(server.port, pieces, { timeoutMs: 170_000 })
     clearInterval(sampler)
