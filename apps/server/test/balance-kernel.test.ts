@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type RunningServer, rawRequest, startServer, statusOf, waitFor } from './helpers/server-process.js'
+import { exchange } from './helpers/raw-exchange.js'
+import { type RunningServer, startServer, waitFor } from './helpers/server-process.js'
 
 // `--balance kernel`: the workers accept on the supervisor's bound socket themselves. The same
 // guarantees hold: every request answered, uploads stored, a killed worker replaced.
@@ -7,7 +8,8 @@ import { type RunningServer, rawRequest, startServer, statusOf, waitFor } from '
 let server: RunningServer
 
 beforeAll(async () => {
-  server = await startServer({ args: ['--balance', 'kernel', '--workers', '2'] })
+  // An hour of grace: see 'SIGTERM drains and exits 0' below.
+  server = await startServer({ args: ['--balance', 'kernel', '--workers', '2', '--shutdown-grace', '1h'] })
 })
 afterAll(async () => {
   await server?.stop()
@@ -36,8 +38,7 @@ describe('--balance kernel', () => {
     const [victim, survivor] = await server.workerPids()
     process.kill(victim as number, 'SIGKILL')
     const statuses: number[] = []
-    for (let i = 0; i < 20; i++)
-      statuses.push(statusOf(await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')))
+    for (let i = 0; i < 20; i++) statuses.push((await exchange(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')).status)
     expect(statuses).toEqual(Array(20).fill(200))
     const pids = await waitFor(
       async () => {
@@ -51,8 +52,9 @@ describe('--balance kernel', () => {
   })
 
   test('SIGTERM drains and exits 0', async () => {
-    const started = Date.now()
+    // Nothing is in flight, so the server must not wait for its grace period (an hour here).
+    // stop() sends SIGKILL if the server is still running 15 s after SIGTERM, and a killed
+    // server has no exit code: 0 shows it left on its own, with no bound on how fast.
     expect(await server.stop('SIGTERM')).toBe(0)
-    expect(Date.now() - started).toBeLessThan(8000) // well inside the 10 s grace: nothing was in flight
   })
 })

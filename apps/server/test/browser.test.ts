@@ -7,8 +7,9 @@ import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RunningServer, startServer } from './helpers/server-process.js'
 
-// Issue 8 in a real browser: Debian's Chromium driven by playwright-core (no browser download).
-// CI installs Chromium (`.ci/run`); without it this suite fails loudly instead of skipping.
+// Directory listings and the upload page in a real browser: Debian's Chromium driven by
+// playwright-core (no browser download). CI installs Chromium (`.ci/run`); without it this suite
+// fails loudly instead of skipping.
 
 const CHROMIUM = '/usr/bin/chromium'
 const OUTPUT_DIR = fileURLToPath(new URL('../test-results/browser/', import.meta.url))

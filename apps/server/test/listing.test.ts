@@ -1,9 +1,10 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { bodyOf, headerOf, type RunningServer, rawRequest, startServer, statusOf } from './helpers/server-process.js'
+import { exchange } from './helpers/raw-exchange.js'
+import { type RunningServer, startServer } from './helpers/server-process.js'
 
-// Issue 8: `--list` directory listings. Names on disk are hostile input: they must come out as
+// `--list` directory listings. Names on disk are hostile input: they must come out as
 // text (never markup), link only to what the server itself serves, and never reveal hidden files,
 // upload temp files or anything outside the root.
 
@@ -151,23 +152,24 @@ describe('directory listing', () => {
   })
 
   test('a directory without its trailing slash is redirected first', async () => {
-    const response = await rawRequest(server.port, 'GET /sub%20dir HTTP/1.0\r\n\r\n')
-    expect(statusOf(response)).toBe(301)
-    expect(headerOf(response, 'location')).toBe('/sub%20dir/')
+    const response = await exchange(server.port, 'GET /sub%20dir HTTP/1.0\r\n\r\n')
+    expect(response.status).toBe(301)
+    expect(response.headers.get('location')).toBe('/sub%20dir/')
   })
 
   test('HEAD of a listing has its length and no body', async () => {
-    const get = await rawRequest(server.port, 'GET / HTTP/1.0\r\n\r\n')
-    const head = await rawRequest(server.port, 'HEAD / HTTP/1.0\r\n\r\n')
-    expect(statusOf(head)).toBe(200)
-    expect(headerOf(head, 'content-length')).toBe(String(Buffer.byteLength(bodyOf(get), 'latin1')))
-    expect(bodyOf(head)).toBe('')
+    const get = await exchange(server.port, 'GET / HTTP/1.0\r\n\r\n')
+    const head = await exchange(server.port, 'HEAD / HTTP/1.0\r\n\r\n', { headResponses: true })
+    expect(get.exact).toBe(true) // the GET's Content-Length is the length of its body
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-length')).toBe(String(get.body.length))
+    expect(head.exact).toBe(true) // not a byte after the head
   })
 
   test('traversal through a listing target is still refused', async () => {
     for (const target of ['/../', '/sub%20dir/../../', '/%2e%2e/', '/sub%20dir%2f..%2f/']) {
-      const response = await rawRequest(server.port, `GET ${target} HTTP/1.0\r\n\r\n`)
-      expect(statusOf(response), target).toBe(404)
+      const response = await exchange(server.port, `GET ${target} HTTP/1.0\r\n\r\n`)
+      expect(response.status, target).toBe(404)
     }
   })
 })

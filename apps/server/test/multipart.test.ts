@@ -6,17 +6,10 @@ import net from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  bodyOf,
-  headerOf,
-  type RunningServer,
-  rawRequest,
-  startServer,
-  statusOf,
-  waitFor,
-} from './helpers/server-process.js'
+import { exchange, openExchange } from './helpers/raw-exchange.js'
+import { type RunningServer, startServer, waitFor } from './helpers/server-process.js'
 
-// Issue 8: multipart/form-data POST /upload (plain HTML forms, curl -F). Each file part becomes
+// multipart/form-data POST /upload (plain HTML forms, curl -F). Each file part becomes
 // its own stored upload with the raw path's naming and durability, under one permit; a malformed
 // body is a 400 and leaves nothing behind.
 
@@ -120,10 +113,10 @@ describe('multipart uploads', () => {
   })
 
   test('one file gets a Location header too; the raw upload answer is unchanged', async () => {
-    const response = await rawRequest(server.port, formRequest(formBody([{ name: 'f', filename: 'a.txt', data: 'A' }])))
-    expect(statusOf(response)).toBe(201)
-    const reply = JSON.parse(bodyOf(response)) as FormReply
-    expect(headerOf(response, 'location')).toBe(reply.files[0]?.location)
+    const response = await exchange(server.port, formRequest(formBody([{ name: 'f', filename: 'a.txt', data: 'A' }])))
+    expect(response.status).toBe(201)
+    const reply = JSON.parse(response.body.toString()) as FormReply
+    expect(response.headers.get('location')).toBe(reply.files[0]?.location)
     const raw = await fetch(`${server.url}/upload`, { method: 'POST', body: 'raw' })
     expect(Object.keys((await raw.json()) as object)).toEqual(['name', 'size', 'sha256'])
   })
@@ -131,11 +124,11 @@ describe('multipart uploads', () => {
   test('a browser form (Accept text/html) gets a page of links, file names escaped', async () => {
     const body = formBody([{ name: 'f', filename: '<img src=x onerror=alert(1)>.txt', data: 'pwn?' }])
     const accept = 'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n'
-    const response = await rawRequest(server.port, formRequest(body, accept))
-    expect(statusOf(response)).toBe(201)
-    expect(headerOf(response, 'content-type')).toBe('text/html; charset=utf-8')
-    expect(headerOf(response, 'content-security-policy')).toMatch(/^default-src 'none'/)
-    const html = Buffer.from(bodyOf(response), 'latin1').toString('utf8')
+    const response = await exchange(server.port, formRequest(body, accept))
+    expect(response.status).toBe(201)
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(response.headers.get('content-security-policy')).toMatch(/^default-src 'none'/)
+    const html = response.body.toString('utf8')
     expect(html).not.toContain('<img')
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;.txt')
     const href = /<a href="(\/uploads\/[^"]+)">/.exec(html)?.[1] as string
@@ -148,12 +141,12 @@ describe('multipart uploads', () => {
       { name: 'f', filename: '', type: 'application/octet-stream', data: '' },
       { name: 'g', filename: 'real.txt', data: 'real' },
     ])
-    const reply = JSON.parse(bodyOf(await rawRequest(server.port, formRequest(withEmpty)))) as FormReply
+    const reply = JSON.parse((await exchange(server.port, formRequest(withEmpty))).body.toString()) as FormReply
     expect(reply.files.map((f) => f.size)).toEqual([4])
     const after = await settledUploads()
     const onlyFields = formBody([{ name: 'note', data: 'hello' }])
-    const response = await rawRequest(server.port, formRequest(onlyFields))
-    expect(statusOf(response)).toBe(400)
+    const response = await exchange(server.port, formRequest(onlyFields))
+    expect(response.status).toBe(400)
     expect(await settledUploads()).toEqual(after)
     expect(after.length).toBe(before.length + 1)
   })
@@ -178,33 +171,33 @@ describe('multipart uploads', () => {
     },
   ])('$name is a 400 and leaves no file behind', async ({ body }) => {
     const before = await settledUploads()
-    const response = await rawRequest(server.port, formRequest(body()))
-    expect(statusOf(response)).toBe(400)
+    const response = await exchange(server.port, formRequest(body()))
+    expect(response.status).toBe(400)
     expect(await settledUploads()).toEqual(before)
   })
 
   test('a multipart Content-Type without a boundary is a 400', async () => {
-    const response = await rawRequest(
+    const response = await exchange(
       server.port,
       'POST /upload HTTP/1.0\r\nContent-Type: multipart/form-data\r\nContent-Length: 3\r\n\r\nabc',
     )
-    expect(statusOf(response)).toBe(400)
+    expect(response.status).toBe(400)
   })
 
   test('more than 64 files is a 413 and stores none of them', async () => {
     const before = await settledUploads()
     const parts = Array.from({ length: 65 }, (_, i) => ({ name: 'f', filename: `${i}.txt`, data: `${i}` }))
-    const response = await rawRequest(server.port, formRequest(formBody(parts)))
-    expect(statusOf(response)).toBe(413)
+    const response = await exchange(server.port, formRequest(formBody(parts)))
+    expect(response.status).toBe(413)
     expect(await settledUploads()).toEqual(before)
   })
 
   test('a form over --max-body is a 413 before its body is read', async () => {
-    const response = await rawRequest(
+    const response = await exchange(
       server.port,
       `POST /upload HTTP/1.0\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`,
     )
-    expect(statusOf(response)).toBe(413)
+    expect(response.status).toBe(413)
   })
 
   test('a client that aborts mid-form leaves no file and no temp file', async () => {
@@ -236,23 +229,18 @@ describe('multipart and the permit', () => {
         { name: 'c', filename: 'c.bin', data: randomBytes(1000) },
       ])
       const request = formRequest(body)
-      const socket = net.connect(small.port, '127.0.0.1')
-      const received: Buffer[] = []
-      socket.on('data', (chunk) => received.push(chunk))
-      const closed = new Promise((resolve) => socket.on('close', resolve))
-      await new Promise((resolve) => socket.once('connect', resolve))
-      socket.write(request.subarray(0, 2500)) // two parts in, the third one pending
+      const upload = openExchange(small.port)
+      await upload.write(request.subarray(0, 2500)) // two parts in, the third one pending
       const dir = path.join(small.root, 'uploads')
       await waitFor(async () =>
         (await readdir(dir)).filter((n) => n.startsWith('.upload-')).length >= 2 ? true : undefined,
       )
       const second = await fetch(`${small.url}/upload`, { method: 'POST', body: 'x' })
       expect(second.status).toBe(503)
-      socket.end(request.subarray(2500))
-      await closed
-      const reply = Buffer.concat(received).toString('latin1')
-      expect(statusOf(reply)).toBe(201)
-      expect((JSON.parse(bodyOf(reply)) as FormReply).files).toHaveLength(3)
+      upload.end(request.subarray(2500))
+      const reply = await upload.result
+      expect(reply.status).toBe(201)
+      expect((JSON.parse(reply.body.toString()) as FormReply).files).toHaveLength(3)
       expect((await fetch(`${small.url}/upload`, { method: 'POST', body: 'x' })).status).toBe(201) // released
     } finally {
       await small.stop()

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { bodyOf, type RunningServer, rawRequest, startServer, statusOf, waitFor } from './helpers/server-process.js'
+import { exchange, openExchange } from './helpers/raw-exchange.js'
+import { type RunningServer, startServer, waitFor } from './helpers/server-process.js'
 
 // The behaviours the original PyThreadServe test suite checked, against the real supervisor and
 // workers, with real clients (fetch for ordinary use, raw sockets where exact bytes matter).
@@ -75,28 +75,11 @@ describe('the original test suite', () => {
     // Five uploaders send their head and half their body, then hold the connection open: they
     // hold the five permits for as long as the test needs, whatever the timing.
     const body = randomBytes(2000)
-    const slow = await Promise.all(
-      Array.from(
-        { length: 5 },
-        () =>
-          new Promise<net.Socket>((resolve, reject) => {
-            const socket = net.connect(server.port, '127.0.0.1', () => {
-              socket.write(`POST /upload HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`)
-              socket.write(body.subarray(0, 1000))
-              resolve(socket)
-            })
-            socket.on('error', reject)
-          }),
-      ),
-    )
-    const replies = slow.map(
-      (socket) =>
-        new Promise<string>((resolve) => {
-          const chunks: Buffer[] = []
-          socket.on('data', (chunk) => chunks.push(chunk))
-          socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
-        }),
-    )
+    const slow = Array.from({ length: 5 }, () => openExchange(server.port))
+    for (const upload of slow) {
+      await upload.write(`POST /upload HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`)
+      await upload.write(body.subarray(0, 1000))
+    }
     await waitFor(async () => ((await permitsInUse()) === 5 ? true : undefined))
 
     const rejected = await Promise.all(
@@ -105,16 +88,16 @@ describe('the original test suite', () => {
     expect(rejected.map((r) => r.status)).toEqual([503, 503, 503])
     expect(rejected.map((r) => r.headers.get('retry-after'))).toEqual(['1', '1', '1'])
 
-    for (const socket of slow) socket.end(body.subarray(1000))
-    const answers = await Promise.all(replies)
-    expect(answers.map(statusOf)).toEqual([201, 201, 201, 201, 201])
+    for (const upload of slow) upload.end(body.subarray(1000))
+    const answers = await Promise.all(slow.map((upload) => upload.result))
+    expect(answers.map((answer) => answer.status)).toEqual([201, 201, 201, 201, 201])
     await waitFor(async () => ((await permitsInUse()) === 0 ? true : undefined))
   })
 
   test('a traversal attempt to /../server.log is 404', async () => {
-    const response = await rawRequest(server.port, 'GET /../server.log HTTP/1.0\r\n\r\n')
-    expect(statusOf(response)).toBe(404)
-    expect(bodyOf(response)).not.toContain('GET /')
+    const response = await exchange(server.port, 'GET /../server.log HTTP/1.0\r\n\r\n')
+    expect(response.status).toBe(404)
+    expect(response.raw.toString('latin1')).not.toContain('GET /') // no line of the log, anywhere in the answer
   })
 
   test('PUT is 405 with Allow', async () => {

@@ -1,18 +1,16 @@
 import { spawn } from 'node:child_process'
 import { readdir, readFile, rename, rm } from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, test } from 'vitest'
+import { exchange, openExchange, type RawExchange } from './helpers/raw-exchange.js'
 import {
   makeTempDir,
   type NodeRun,
   type RunningServer,
-  rawRequest,
   runNode,
   SERVER_MAIN,
   startServer,
-  statusOf,
   waitFor,
 } from './helpers/server-process.js'
 
@@ -45,21 +43,16 @@ function runCli(args: string[], cwd?: string): Promise<NodeRun> {
 }
 
 /** An upload that sends its head and part of its body, then waits for `finish()`. */
-async function openUpload(port: number, body: Buffer, sentBytes: number) {
-  const socket = net.connect(port, '127.0.0.1')
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve)
-    socket.once('error', reject)
-  })
-  const chunks: Buffer[] = []
-  socket.on('data', (c) => chunks.push(c))
-  const reply = new Promise<string>((resolve) => {
-    socket.on('error', () => {})
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
-  })
-  socket.write(`POST /upload HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`)
-  socket.write(body.subarray(0, sentBytes))
-  return { reply, finish: () => socket.end(body.subarray(sentBytes)), socket }
+async function openUpload(
+  port: number,
+  body: Buffer,
+  sentBytes: number,
+): Promise<{ reply: Promise<RawExchange>; finish: () => void }> {
+  const upload = openExchange(port)
+  expect(await upload.connected).toBe(true)
+  await upload.write(`POST /upload HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`)
+  await upload.write(body.subarray(0, sentBytes))
+  return { reply: upload.result, finish: () => upload.end(body.subarray(sentBytes)) }
 }
 
 async function stats(
@@ -86,7 +79,7 @@ describe('workers', () => {
     const before = await server.workerPids()
     // The upload holds the only permit: kill whichever worker holds it (both, to be sure).
     for (const pid of before) process.kill(pid, 'SIGKILL')
-    expect(statusOf(await upload.reply)).toBe(0) // the connection died with its worker
+    expect((await upload.reply).status).toBe(0) // the connection died with its worker
     const after = await waitFor(
       async () => {
         const pids = await server.workerPids()
@@ -144,7 +137,7 @@ describe('signals', () => {
     process.kill(server.pid, 'SIGTERM')
     await new Promise((r) => setTimeout(r, 200))
     upload.finish()
-    expect(statusOf(await upload.reply)).toBe(201)
+    expect((await upload.reply).status).toBe(201)
     expect(await server.exited).toBe(0)
     const stored = (await readdir(path.join(server.root, 'uploads'))).filter((n) => !n.startsWith('.'))
     expect(stored).toHaveLength(1)
@@ -154,13 +147,13 @@ describe('signals', () => {
 
   test('SIGHUP reopens the log (rotation) and replaces the workers without refusing connections', async () => {
     const server = await start()
-    expect(statusOf(await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n'))).toBe(200)
+    expect((await exchange(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')).status).toBe(200)
     await waitFor(async () => ((await readFile(server.logPath, 'utf8')).includes('GET /test.txt') ? true : undefined))
     const before = await server.workerPids()
     await rename(server.logPath, `${server.logPath}.1`)
     process.kill(server.pid, 'SIGHUP')
     const statuses: number[] = []
-    for (let i = 0; i < 40; i++) statuses.push(statusOf(await rawRequest(server.port, 'GET /rotated HTTP/1.0\r\n\r\n')))
+    for (let i = 0; i < 40; i++) statuses.push((await exchange(server.port, 'GET /rotated HTTP/1.0\r\n\r\n')).status)
     expect(statuses).toEqual(Array(40).fill(404))
     await waitFor(async () => {
       const pids = await server.workerPids()
@@ -246,12 +239,12 @@ describe('start-up', () => {
       if (environ.split('\0').includes('THREADSERVE_WORKER_PREFORKED=1')) forkedEarly.push(pid)
     }
     expect(forkedEarly).toEqual(workers.filter((worker) => worker.id === 1).map((worker) => worker.pid))
-    expect(statusOf(await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n'))).toBe(200)
+    expect((await exchange(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')).status).toBe(200)
   })
 
   // The same at every moment of the worker's start: a parent that forks it as main.ts does, then
-  // exits after 0-300 ms, catches it loading, waiting, or asking (a failed send used to print
-  // "SEND_FAILED ... EPIPE" in CI).
+  // exits after 0-300 ms, catches it loading, waiting, or asking. Asking a parent that has gone
+  // fails with EPIPE, which the worker must treat as "leave", not report on stderr.
   test('an early worker whose supervisor exits at any moment of its start leaves silently', async () => {
     const workerMain = path.join(path.dirname(SERVER_MAIN), 'worker-main.js')
     for (let delayMs = 0; delayMs <= 300; delayMs += 12) {

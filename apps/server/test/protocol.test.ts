@@ -1,9 +1,11 @@
 import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { bodyOf, headerOf, type RunningServer, rawRequest, startServer, statusOf } from './helpers/server-process.js'
+import { exchange } from './helpers/raw-exchange.js'
+import { type RunningServer, startServer } from './helpers/server-process.js'
 
-// Status codes, headers and limits from DESIGN.md "Protocol behaviour", byte-exact over raw sockets.
+// Status codes, headers and limits of the protocol (RFC 1945, and the server's own limits and
+// timeouts), over raw sockets: the bytes sent are exactly the ones written here.
 
 let server: RunningServer
 const BIG = Buffer.alloc(3 * 1024 * 1024 + 17, 'abcdefghij')
@@ -73,88 +75,90 @@ describe('request line and versions', () => {
       status: 431,
     },
   ])('$name -> $status', async ({ raw, status }) => {
-    const response = await rawRequest(server.port, raw)
-    expect(statusOf(response)).toBe(status)
-    expect(response.startsWith('HTTP/1.0 ')).toBe(true)
-    expect(headerOf(response, 'connection')).toBe('close')
-    expect(headerOf(response, 'content-length')).toBe(String(Buffer.byteLength(bodyOf(response), 'latin1')))
-    expect(bodyOf(response)).not.toMatch(/\bat .*\.js:\d+/) // never a stack trace
+    const response = await exchange(server.port, raw)
+    expect(response.status).toBe(status)
+    expect(response.responses[0]?.version).toBe('1.0')
+    expect(response.headers.get('connection')).toBe('close')
+    // Content-Length is the number of body bytes: all of them arrived, and not a byte more.
+    expect(response.headers.get('content-length')).toBe(String(response.body.length))
+    expect(response.exact).toBe(true)
+    expect(response.body.toString('latin1')).not.toMatch(/\bat .*\.js:\d+/) // never a stack trace
   })
 
   test('405 lists the allowed methods', async () => {
-    const response = await rawRequest(server.port, 'DELETE /upload HTTP/1.0\r\n\r\n')
-    expect(headerOf(response, 'allow')).toBe('GET, HEAD, POST') // GET /upload is the upload page (issue 8)
+    const response = await exchange(server.port, 'DELETE /upload HTTP/1.0\r\n\r\n')
+    expect(response.headers.get('allow')).toBe('GET, HEAD, POST') // GET /upload is the upload page
   })
 
   test('an HTTP/0.9 simple request gets the bare body', async () => {
-    const response = await rawRequest(server.port, 'GET /test.txt\r\n')
-    expect(response).toBe('plain text\n')
+    // RFC 1945 §6: a Simple-Response is the entity body alone, no status line and no header.
+    const response = await exchange(server.port, 'GET /test.txt\r\n')
+    expect(response.raw.toString('latin1')).toBe('plain text\n')
   })
 
   test('bytes after a complete request are never a second request', async () => {
-    const response = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\nGET /page.html HTTP/1.0\r\n\r\n')
-    expect(response.match(/HTTP\/1\.0 /g)).toHaveLength(1)
-    expect(bodyOf(response)).toBe('plain text\n')
+    const response = await exchange(server.port, 'GET /test.txt HTTP/1.0\r\n\r\nGET /page.html HTTP/1.0\r\n\r\n')
+    expect(response.responses).toHaveLength(1)
+    expect(response.exact).toBe(true)
+    expect(response.body.toString()).toBe('plain text\n')
   })
 
   test('a request head split into single bytes is parsed', async () => {
     const raw = 'GET /test.txt HTTP/1.0\r\nUser-Agent: split\r\n\r\n'
-    const response = await rawRequest(server.port, [...raw])
-    expect(statusOf(response)).toBe(200)
+    const response = await exchange(server.port, [...raw])
+    expect(response.status).toBe(200)
   })
 
   test('a client that never finishes its head gets 408', async () => {
-    const response = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\nX-Slow: ')
-    expect(statusOf(response)).toBe(408)
+    const response = await exchange(server.port, 'GET /test.txt HTTP/1.0\r\nX-Slow: ')
+    expect(response.status).toBe(408)
   })
 })
 
 describe('files', () => {
   test('HEAD has the GET headers and no body', async () => {
-    const get = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')
-    const head = await rawRequest(server.port, 'HEAD /test.txt HTTP/1.0\r\n\r\n')
-    expect(statusOf(head)).toBe(200)
-    expect(bodyOf(head)).toBe('')
+    const get = await exchange(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')
+    const head = await exchange(server.port, 'HEAD /test.txt HTTP/1.0\r\n\r\n', { headResponses: true })
+    expect(head.status).toBe(200)
+    expect(head.exact).toBe(true) // not a byte after the head
     for (const name of ['content-type', 'content-length', 'last-modified', 'server', 'connection']) {
-      expect(headerOf(head, name)).toBe(headerOf(get, name))
+      expect(head.headers.get(name)).toBe(get.headers.get(name))
     }
   })
 
   test('Last-Modified and If-Modified-Since give 304 when unchanged and 200 when newer', async () => {
-    const get = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')
-    expect(headerOf(get, 'last-modified')).toBe('Thu, 02 Jan 2025 03:04:05 GMT')
-    const same = await rawRequest(
+    const get = await exchange(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')
+    expect(get.headers.get('last-modified')).toBe('Thu, 02 Jan 2025 03:04:05 GMT')
+    const same = await exchange(
       server.port,
       'GET /test.txt HTTP/1.0\r\nIf-Modified-Since: Thu, 02 Jan 2025 03:04:05 GMT\r\n\r\n',
     )
-    expect(statusOf(same)).toBe(304)
-    expect(bodyOf(same)).toBe('')
-    const older = await rawRequest(
+    expect(same.status).toBe(304)
+    expect(same.exact).toBe(true) // RFC 9110 §15.4.5: a 304 has no body, and not a byte follows its head
+    const older = await exchange(
       server.port,
       'GET /test.txt HTTP/1.0\r\nIf-Modified-Since: Wed, 01 Jan 2025 00:00:00 GMT\r\n\r\n',
     )
-    expect(statusOf(older)).toBe(200)
-    const junk = await rawRequest(server.port, 'GET /test.txt HTTP/1.0\r\nIf-Modified-Since: yesterday\r\n\r\n')
-    expect(statusOf(junk)).toBe(200)
+    expect(older.status).toBe(200)
+    const junk = await exchange(server.port, 'GET /test.txt HTTP/1.0\r\nIf-Modified-Since: yesterday\r\n\r\n')
+    expect(junk.status).toBe(200)
   })
 
   test('Content-Type comes from the MIME table', async () => {
-    expect(headerOf(await rawRequest(server.port, 'GET /page.html HTTP/1.0\r\n\r\n'), 'content-type')).toBe(
-      'text/html; charset=utf-8',
-    )
-    expect(headerOf(await rawRequest(server.port, 'HEAD /big.bin HTTP/1.0\r\n\r\n'), 'content-type')).toBe(
-      'application/octet-stream',
-    )
+    const page = await exchange(server.port, 'GET /page.html HTTP/1.0\r\n\r\n')
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    const big = await exchange(server.port, 'HEAD /big.bin HTTP/1.0\r\n\r\n', { headResponses: true })
+    expect(big.headers.get('content-type')).toBe('application/octet-stream')
   })
 
   test('a directory serves its index.html, and redirects to add the slash', async () => {
-    const index = await rawRequest(server.port, 'GET /docs/ HTTP/1.0\r\n\r\n')
-    expect(statusOf(index)).toBe(200)
-    expect(bodyOf(index)).toBe('<h1>docs</h1>\n')
-    const redirect = await rawRequest(server.port, 'GET /docs HTTP/1.0\r\n\r\n')
-    expect(statusOf(redirect)).toBe(301)
-    expect(headerOf(redirect, 'location')).toBe('/docs/')
-    expect(statusOf(await rawRequest(server.port, 'GET /empty-dir/ HTTP/1.0\r\n\r\n'))).toBe(404)
+    const index = await exchange(server.port, 'GET /docs/ HTTP/1.0\r\n\r\n')
+    expect(index.status).toBe(200)
+    expect(index.body.toString()).toBe('<h1>docs</h1>\n')
+    const redirect = await exchange(server.port, 'GET /docs HTTP/1.0\r\n\r\n')
+    expect(redirect.status).toBe(301)
+    expect(redirect.headers.get('location')).toBe('/docs/')
+    expect((await exchange(server.port, 'GET /empty-dir/ HTTP/1.0\r\n\r\n')).status).toBe(404)
   })
 
   test('a large file streams byte-exact', async () => {
@@ -170,7 +174,7 @@ describe('files', () => {
       await writeFile(file, content)
       await utimes(file, fixed, fixed) // same size, same mtime: only ctime and the bytes differ
       for (let i = 0; i < 3; i++) {
-        expect(bodyOf(await rawRequest(server.port, 'GET /changing.txt HTTP/1.0\r\n\r\n'))).toBe(content)
+        expect((await exchange(server.port, 'GET /changing.txt HTTP/1.0\r\n\r\n')).body.toString()).toBe(content)
       }
     }
   })
@@ -178,16 +182,16 @@ describe('files', () => {
   test('a cached file that is replaced by a symlink out of the root is not served', async () => {
     const file = path.join(server.root, 'swap.txt')
     await writeFile(file, 'inside\n')
-    expect(bodyOf(await rawRequest(server.port, 'GET /swap.txt HTTP/1.0\r\n\r\n'))).toBe('inside\n')
+    expect((await exchange(server.port, 'GET /swap.txt HTTP/1.0\r\n\r\n')).body.toString()).toBe('inside\n')
     await rm(file)
     await symlink(path.join(server.dir, 'outside.txt'), file)
-    const response = await rawRequest(server.port, 'GET /swap.txt HTTP/1.0\r\n\r\n')
-    expect(statusOf(response)).toBe(404)
-    expect(response).not.toContain('OUTSIDE-SECRET')
+    const response = await exchange(server.port, 'GET /swap.txt HTTP/1.0\r\n\r\n')
+    expect(response.status).toBe(404)
+    expect(response.raw.toString('latin1')).not.toContain('OUTSIDE-SECRET')
   })
 
   test('a symlink inside the root to a file inside the root is served', async () => {
-    expect(bodyOf(await rawRequest(server.port, 'GET /alias.txt HTTP/1.0\r\n\r\n'))).toBe('plain text\n')
+    expect((await exchange(server.port, 'GET /alias.txt HTTP/1.0\r\n\r\n')).body.toString()).toBe('plain text\n')
   })
 
   test.each([
@@ -207,9 +211,10 @@ describe('files', () => {
     '/uploads/../../outside.txt',
     'http://localhost/../outside.txt',
   ])('%s never leaves the root and is 404 or 400', async (target) => {
-    const response = await rawRequest(server.port, `GET ${target} HTTP/1.0\r\n\r\n`)
-    expect([400, 404]).toContain(statusOf(response))
-    expect(response).not.toContain('OUTSIDE-SECRET')
-    expect(response).not.toContain('dotfile')
+    const response = await exchange(server.port, `GET ${target} HTTP/1.0\r\n\r\n`)
+    expect([400, 404]).toContain(response.status)
+    const bytes = response.raw.toString('latin1') // everything sent, head included
+    expect(bytes).not.toContain('OUTSIDE-SECRET')
+    expect(bytes).not.toContain('dotfile')
   })
 })

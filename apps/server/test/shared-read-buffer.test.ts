@@ -1,15 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { bodyOf, type RunningServer, startServer, statusOf } from './helpers/server-process.js'
+import { exchange, openExchange, type RawExchange } from './helpers/raw-exchange.js'
+import { type RunningServer, startServer } from './helpers/server-process.js'
 
-// A worker reads every socket into one shared buffer (src/client-socket.ts): a chunk is valid only
-// until the next read of any socket, so anything kept past it must be a copy. One worker, many
-// connections whose reads interleave: uploads written in odd-sized pieces, a multipart form, and
-// pipelined keep-alive GETs. A byte kept without a copy would show up as another client's bytes.
+// A worker reads every socket into one shared buffer (src/worker/client-socket.ts): a chunk is
+// valid only until the next read of any socket, so anything kept past it must be a copy. One
+// worker, many connections whose reads interleave: uploads written in odd-sized pieces, a
+// multipart form, and pipelined keep-alive GETs. A byte kept without a copy would show up as
+// another client's bytes.
 
 const FILE = randomBytes(48 * 1024) // served from the cache: 48 KiB bodies in between
 let server: RunningServer
@@ -26,57 +26,28 @@ afterAll(async () => {
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
 
-/** Sends `head` + `body` in pieces of 1 B to 96 KiB with a turn of the event loop between them. */
-function uploadInPieces(body: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, '127.0.0.1')
-    const received: Buffer[] = []
-    socket.on('data', (chunk) => received.push(chunk))
-    socket.on('error', reject)
-    socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')))
-    socket.on('connect', async () => {
-      socket.write(`POST /upload HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`)
-      for (let offset = 0; offset < body.length; ) {
-        const size = 1 + Math.floor(Math.random() ** 3 * 96 * 1024)
-        socket.write(body.subarray(offset, offset + size))
-        offset += size
-        await nextTurn()
-      }
-    })
-  })
+/** Sends the head, then `body` in pieces of 1 B to 96 KiB with a turn of the event loop between them. */
+function uploadInPieces(body: Buffer): Promise<RawExchange> {
+  const pieces: Buffer[] = [Buffer.from(`POST /upload HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`)]
+  for (let offset = 0; offset < body.length; ) {
+    const size = 1 + Math.floor(Math.random() ** 3 * 96 * 1024)
+    pieces.push(body.subarray(offset, offset + size))
+    offset += size
+  }
+  return exchange(server.port, pieces, { pieceGapMs: 0 })
 }
 
 /** Three pipelined GETs per write on one persistent connection, `rounds` times; returns the bodies. */
-function pipelinedGets(rounds: number): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, '127.0.0.1')
-    const request = 'GET /file.bin HTTP/1.1\r\nHost: x\r\n\r\n'
-    const bodies: Buffer[] = []
-    let pending = Buffer.alloc(0)
-    let sentRounds = 0
-    const sendRound = (): void => {
-      sentRounds++
-      socket.write(
-        request.repeat(2) +
-          (sentRounds === rounds ? request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n') : request),
-      )
-    }
-    socket.on('connect', sendRound)
-    socket.on('error', reject)
-    socket.on('data', (chunk) => {
-      pending = Buffer.concat([pending, chunk])
-      for (;;) {
-        const headEnd = pending.indexOf('\r\n\r\n')
-        if (headEnd === -1) return
-        const length = Number(/content-length: (\d+)/i.exec(pending.subarray(0, headEnd).toString('latin1'))?.[1])
-        if (pending.length < headEnd + 4 + length) return
-        bodies.push(pending.subarray(headEnd + 4, headEnd + 4 + length))
-        pending = pending.subarray(headEnd + 4 + length)
-        if (bodies.length % 3 === 0 && sentRounds < rounds) sendRound()
-      }
-    })
-    socket.on('close', () => resolve(bodies))
-  })
+async function pipelinedGets(rounds: number): Promise<Buffer[]> {
+  const request = 'GET /file.bin HTTP/1.1\r\nHost: x\r\n\r\n'
+  const last = request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')
+  const connection = openExchange(server.port)
+  for (let round = 1; round <= rounds; round++) {
+    await connection.write(request.repeat(2) + (round === rounds ? last : request))
+    await connection.response(round * 3 - 1) // the next round goes out once this one is answered
+  }
+  const { responses } = await connection.result
+  return responses.filter((response) => response.complete).map((response) => response.body)
 }
 
 test('interleaved uploads, a form and pipelined GETs on one worker keep every byte their own', async () => {
@@ -92,8 +63,8 @@ test('interleaved uploads, a form and pipelined GETs on one worker keep every by
   ])
 
   for (const [i, reply] of uploads.entries()) {
-    expect(statusOf(reply)).toBe(201)
-    const { name, sha256: digest } = JSON.parse(bodyOf(reply)) as { name: string; sha256: string }
+    expect(reply.status).toBe(201)
+    const { name, sha256: digest } = JSON.parse(reply.body.toString()) as { name: string; sha256: string }
     expect(digest).toBe(sha256(raw[i] as Buffer))
     expect(sha256(await readFile(path.join(server.root, 'uploads', name)))).toBe(digest)
   }

@@ -3,18 +3,11 @@ import { readdir, readFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  childPids,
-  type RunningServer,
-  rawRequest,
-  rssBytesOf,
-  startServer,
-  statusOf,
-  waitFor,
-} from './helpers/server-process.js'
+import { exchange } from './helpers/raw-exchange.js'
+import { childPids, type RunningServer, rssBytesOf, startServer, waitFor } from './helpers/server-process.js'
 
-// DESIGN.md "Uploads": unique names, never overwritten, durable before 201, nothing left behind
-// by a client that gives up, flat memory whatever the size.
+// Uploads: unique names, never overwritten, durable before 201, nothing left behind by a client
+// that gives up, flat memory whatever the size.
 
 let server: RunningServer
 
@@ -73,8 +66,8 @@ describe('uploads', () => {
 
   test('a client that stalls mid-body gets 408 and leaves nothing behind', async () => {
     const before = await readdir(uploadsDir())
-    const response = await rawRequest(server.port, ['POST /upload HTTP/1.0\r\nContent-Length: 10\r\n\r\n', 'abc'])
-    expect(statusOf(response)).toBe(408)
+    const response = await exchange(server.port, ['POST /upload HTTP/1.0\r\nContent-Length: 10\r\n\r\n', 'abc'])
+    expect(response.status).toBe(408)
     const after = await waitFor(async () => {
       const names = await readdir(uploadsDir())
       return names.some((n) => n.startsWith('.')) ? undefined : names
@@ -92,29 +85,14 @@ describe('uploads', () => {
       for (const pid of workers) peak = Math.max(peak, await rssBytesOf(pid).catch(() => 0))
     }, 100)
     const hash = createHash('sha256')
-    const reply = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(server.port, '127.0.0.1')
-      const received: Buffer[] = []
-      socket.on('data', (c) => received.push(c))
-      socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')))
-      socket.on('error', reject)
-      socket.on('connect', async () => {
-        socket.write(
-          `POST /upload HTTP/1.0\r\nContent-Type: application/octet-stream\r\nContent-Length: ${total}\r\n\r\n`,
-        )
-        for (let sent = 0; sent < total; sent += chunk.length) {
-          hash.update(chunk)
-          if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r))
-        }
-      })
-    })
+    for (let sent = 0; sent < total; sent += chunk.length) hash.update(chunk)
+    const head = `POST /upload HTTP/1.0\r\nContent-Type: application/octet-stream\r\nContent-Length: ${total}\r\n\r\n`
+    // The same 1 MiB buffer 1024 times, each written once the socket drains: 1 MiB in the client.
+    const pieces = [head, ...Array.from({ length: total / chunk.length }, () => chunk)]
+    const reply = await exchange(server.port, pieces, { timeoutMs: 170_000 })
     clearInterval(sampler)
-    expect(statusOf(reply)).toBe(201)
-    const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as {
-      size: number
-      sha256: string
-      name: string
-    }
+    expect(reply.status).toBe(201)
+    const body = JSON.parse(reply.body.toString()) as { size: number; sha256: string; name: string }
     expect(body.size).toBe(total)
     expect(body.sha256).toBe(hash.digest('hex'))
     const growth = peak - baseline

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto'
-import net from 'node:net'
 import type { RunningServer } from '../../test/helpers/server-process.js'
 import { waitFor } from '../../test/helpers/server-process.js'
 
-// Shared by the reliability suite: a seeded PRNG (so every random run can be replayed), a raw
-// one-shot HTTP/1.0 exchange that never throws and records its timing, the SIGUSR2 stats line,
-// and small numeric helpers. Traffic goes to 127.0.0.1 only.
+// Shared by the reliability suite: a seeded PRNG (so every random run can be replayed), the
+// SIGUSR2 stats line, and small numeric helpers. Raw exchanges with the server go through
+// ../../test/helpers/raw-exchange.ts, like in the other tests; traffic goes to 127.0.0.1 only.
 
 /** A small, fast, seedable PRNG (mulberry32): the same seed gives the same run. */
 export interface Random {
@@ -57,97 +56,6 @@ export function seedFor(testName: string): number {
 
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex')
-}
-
-export interface Exchange {
-  /** 0 when no status line came back (no answer, or an HTTP/0.9 simple response). */
-  readonly status: number
-  readonly response: Buffer
-  /** The socket error (ECONNRESET...), or 'timeout' when our own deadline cut the exchange. */
-  readonly error: string | null
-  readonly startedAt: number
-  readonly endedAt: number
-}
-
-export interface ExchangeOptions {
-  /** Half-close after sending (default true): a truncated request is then answered at once. */
-  readonly halfClose?: boolean
-  /** Our own deadline; the exchange ends with error 'timeout' after it. */
-  readonly timeoutMs?: number
-  /** Splits the request into pieces written this many ms apart (default: one write). */
-  readonly pieces?: readonly Buffer[]
-  readonly pieceGapMs?: number
-}
-
-/** Opens a connection, sends `data`, and collects the answer until the server closes. Never throws. */
-export function exchange(port: number, data: Buffer | string, options: ExchangeOptions = {}): Promise<Exchange> {
-  const startedAt = Date.now()
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' })
-    const chunks: Buffer[] = []
-    let error: string | null = null
-    let finished = false
-    const finish = (): void => {
-      if (finished) return
-      finished = true
-      clearTimeout(timer)
-      const response = Buffer.concat(chunks)
-      resolve({ status: statusOfBuffer(response), response, error, startedAt, endedAt: Date.now() })
-    }
-    const timer = setTimeout(() => {
-      error = 'timeout'
-      socket.destroy()
-      finish()
-    }, options.timeoutMs ?? 15_000)
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-    socket.on('error', (e: NodeJS.ErrnoException) => {
-      error ??= e.code ?? e.message
-    })
-    socket.on('end', () => socket.destroy()) // the server is done: close our side at once (no linger)
-    socket.on('close', finish)
-    socket.on('connect', () => {
-      const pieces = options.pieces ?? [typeof data === 'string' ? Buffer.from(data, 'latin1') : data]
-      const gap = options.pieceGapMs ?? 0
-      let index = 0
-      const writeNext = (): void => {
-        if (socket.destroyed) return
-        const piece = pieces[index++]
-        if (piece === undefined) {
-          if (options.halfClose !== false) socket.end()
-          return
-        }
-        socket.write(piece)
-        if (gap > 0) setTimeout(writeNext, gap)
-        else writeNext()
-      }
-      writeNext()
-    })
-  })
-}
-
-export function statusOfBuffer(response: Buffer): number {
-  if (response.length < 12 || response.toString('latin1', 0, 7) !== 'HTTP/1.') return 0
-  const code = Number(response.toString('latin1', 9, 12))
-  return Number.isInteger(code) ? code : 0
-}
-
-export function headEndOf(response: Buffer): number {
-  return response.indexOf('\r\n\r\n')
-}
-
-export function bodyOfBuffer(response: Buffer): Buffer {
-  const end = headEndOf(response)
-  return end === -1 ? Buffer.alloc(0) : response.subarray(end + 4)
-}
-
-export function headerOfBuffer(response: Buffer, name: string): string | undefined {
-  const end = headEndOf(response)
-  const head = response.toString('latin1', 0, end === -1 ? response.length : end)
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':')
-    if (colon > 0 && line.slice(0, colon).toLowerCase() === name.toLowerCase()) return line.slice(colon + 1).trim()
-  }
-  return undefined
 }
 
 export interface ServerStats {

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -114,46 +113,6 @@ export async function rssBytesOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const match = /VmRSS:\s+(\d+) kB/.exec(status)
   return match === null ? 0 : Number(match[1]) * 1024
-}
-
-/** Sends raw bytes, half-closes when asked, and returns everything the server sent back. */
-export function rawRequest(
-  port: number,
-  data: string | Buffer | readonly (string | Buffer)[],
-  options: { end?: boolean; timeoutMs?: number } = {},
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1')
-    const chunks: Buffer[] = []
-    socket.on('data', (chunk) => chunks.push(chunk))
-    socket.on('error', (error) => {
-      if (chunks.length > 0) resolve(Buffer.concat(chunks).toString('latin1'))
-      else reject(error)
-    })
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
-    socket.setTimeout(options.timeoutMs ?? 15_000, () => socket.destroy(new Error('raw request timed out')))
-    socket.on('connect', () => {
-      for (const piece of Array.isArray(data) ? data : [data]) socket.write(piece)
-      if (options.end === true) socket.end()
-    })
-  })
-}
-
-export function statusOf(response: string): number {
-  return Number(/^HTTP\/1\.[01] (\d{3})/.exec(response)?.[1] ?? 0)
-}
-
-export function headerOf(response: string, name: string): string | undefined {
-  const head = response.slice(0, response.indexOf('\r\n\r\n'))
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':')
-    if (line.slice(0, colon).toLowerCase() === name.toLowerCase()) return line.slice(colon + 1).trim()
-  }
-  return undefined
-}
-
-export function bodyOf(response: string): string {
-  return response.slice(response.indexOf('\r\n\r\n') + 4)
 }
 
 export function waitFor<T>(
