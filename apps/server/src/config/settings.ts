@@ -50,7 +50,12 @@ const HEADER_VALUE = z.string().check(z.regex(/^[\x20-\x7e]*$/, 'expected printa
 // --cors: '' (off), '*', or one origin as a browser sends it: scheme://host[:port], no path.
 const CORS_ORIGIN = z
   .string()
-  .check(z.regex(/^(|\*|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?)$/, "expected '*' or an origin such as https://example.com"))
+  .check(
+    z.regex(
+      /^(|\*|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?)$/,
+      "expected '*' or an origin such as https://example.com",
+    ),
+  )
 
 const CREDENTIALS = z.nullable(z.array(z.strictObject({ user: z.string(), hash: z.string() })))
 

@@ -120,7 +120,11 @@ async function serveVersion(
     return true
   }
   if (body !== null) {
-    exchange.respond(outcome.status, ranged, start === 0 && end === body.length - 1 ? body : body.subarray(start, end + 1))
+    exchange.respond(
+      outcome.status,
+      ranged,
+      start === 0 && end === body.length - 1 ? body : body.subarray(start, end + 1),
+    )
     return true
   }
   let handle: Awaited<ReturnType<WorkerServices['files']['open']>>
