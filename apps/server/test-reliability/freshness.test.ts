@@ -30,7 +30,7 @@ function keepAliveClient(port: number): { get(target: string): Promise<string>; 
   let sent = 0
   return {
     async get(target) {
-      await connection.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      await connection.write(`GET ${target} HTTP/1.1\r\nHost: localhost\r\n\r\n`)
       return (await connection.response(sent++))?.body.toString() ?? ''
     },
     close: () => connection.destroy(),

@@ -165,7 +165,7 @@ test('no hostile target reads a secret next to the root, a dotfile, a temp file 
   // Each target as HTTP/1.0 GET, HTTP/1.1 GET, HEAD, and HTTP/0.9 (a body-only answer could leak too).
   const forms = (t: string) => [
     `GET ${t} HTTP/1.0\r\n\r\n`,
-    `GET ${t} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    `GET ${t} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
     `HEAD ${t} HTTP/1.0\r\n\r\n`,
     `GET ${t}\r\n`,
   ]

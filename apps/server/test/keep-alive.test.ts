@@ -20,7 +20,7 @@ const statusAndConnection = (result: RawExchange): [number, string | undefined][
   result.responses.map((response) => [response.status, response.headers.get('connection')])
 
 const get = (path: string, version = '1.0', extra = ''): string =>
-  `GET ${path} HTTP/${version}\r\n${version === '1.0' ? 'Connection: keep-alive\r\n' : 'Host: x\r\n'}${extra}\r\n`
+  `GET ${path} HTTP/${version}\r\n${version === '1.0' ? 'Connection: keep-alive\r\n' : 'Host: localhost\r\n'}${extra}\r\n`
 
 describe('without --keep-alive (the default)', () => {
   let server: RunningServer
@@ -124,7 +124,7 @@ describe('--keep-alive', () => {
   test('an upload, then a GET of its Location, on the same connection', async () => {
     const connection = openExchange(server.port)
     await connection.write(
-      'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nkept open',
+      'POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nkept open',
     )
     const created = await connection.response(0)
     expect(created?.status).toBe(201)
@@ -140,7 +140,8 @@ describe('--keep-alive', () => {
   })
 
   test('a request the parser rejects closes the connection: bytes after it are never a request', async () => {
-    const smuggled = 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n'
+    const smuggled =
+      'POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n'
     const result = await exchange(
       server.port,
       `${get('/test.txt', '1.1')}${smuggled}0\r\n\r\n${get('/test.txt', '1.1')}`,
@@ -153,7 +154,7 @@ describe('--keep-alive', () => {
   })
 
   test('HEAD responses keep the connection and carry no body', async () => {
-    const request = `HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n${get('/test.txt', '1.1', 'Connection: close\r\n')}`
+    const request = `HEAD /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n${get('/test.txt', '1.1', 'Connection: close\r\n')}`
     const result = await exchange(server.port, request, { headResponses: new Set([0]) })
     expect(result.responses.map((r) => [r.status, r.headers.get('connection'), r.body.length])).toEqual([
       [200, 'keep-alive', 0],

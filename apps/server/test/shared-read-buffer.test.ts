@@ -39,7 +39,7 @@ function uploadInPieces(body: Buffer): Promise<RawExchange> {
 
 /** Three pipelined GETs per write on one persistent connection, `rounds` times; returns the bodies. */
 async function pipelinedGets(rounds: number): Promise<Buffer[]> {
-  const request = 'GET /file.bin HTTP/1.1\r\nHost: x\r\n\r\n'
+  const request = 'GET /file.bin HTTP/1.1\r\nHost: localhost\r\n\r\n'
   const last = request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')
   const connection = openExchange(server.port)
   for (let round = 1; round <= rounds; round++) {

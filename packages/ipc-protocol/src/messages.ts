@@ -129,6 +129,8 @@ export const PermitRequestMessage = z.strictObject({
   type: z.literal('permit-request'),
   v: Version,
   requestId: Id,
+  /** The uploading client's address: the supervisor caps the permits one address may hold. */
+  client: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 })
 export type PermitRequestMessage = z.infer<typeof PermitRequestMessage>
 

@@ -158,8 +158,14 @@ const CASES: Case[] = [
     name: 'permit-request',
     schema: PermitRequestMessage,
     from: 'worker',
-    valid: [{ type: 'permit-request', v: 1, requestId: 0 }],
-    invalid: [{ why: 'fractional requestId', value: { type: 'permit-request', v: 1, requestId: 0.1 } }],
+    valid: [
+      { type: 'permit-request', v: 1, requestId: 0 },
+      { type: 'permit-request', v: 1, requestId: 1, client: '127.0.0.2' },
+    ],
+    invalid: [
+      { why: 'fractional requestId', value: { type: 'permit-request', v: 1, requestId: 0.1 } },
+      { why: 'empty client', value: { type: 'permit-request', v: 1, requestId: 1, client: '' } },
+    ],
   },
   {
     name: 'permit-release',

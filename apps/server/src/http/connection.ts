@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { UploadRequest } from '../uploads/upload-request.js'
 import { HeldBytes, mayKeepAlive, persistsAfter } from './keep-alive.js'
+import { RateGuard } from './rate-guard.js'
 import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
 import { type FileSlice, type ResponseFrame, streamResponse, writeResponse } from './response-writer.js'
@@ -29,6 +30,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   readonly #parser: RequestParser
   readonly #onClosed: (connection: Connection) => void
   readonly #request = new RequestState()
+  readonly #rate = new RateGuard()
   #phase: Phase = Phase.Head
   #headerTimer: NodeJS.Timeout | null = null
   #lingerTimer: NodeJS.Timeout | null = null
@@ -57,6 +59,11 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
 
   get services(): WorkerServices {
     return this.#services
+  }
+
+  /** The client's address, read when the connection started ('-' when unknown). */
+  get clientAddress(): string {
+    return this.#clientAddress
   }
 
   /** The client has gone (the socket is destroyed). */
@@ -147,6 +154,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   #responseWritten(error?: Error | null): void {
     const socket = this.#socket
     if (error || socket.destroyed) return // handleClose logs and frees the slot
+    this.#rate.stop()
     this.#writeLog()
     this.#services.releaseSlot(this)
     this.#requests++
@@ -210,11 +218,14 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   }
 
   handleFlushed(): void {
+    this.#rate.stop()
+    this.#services.releaseSlot(this) // all handed to the kernel: the slot is someone else's now
     this.#writeLog()
     this.#lingerTimer = setTimeout(events.destroySocket, LINGER_MS, this.#socket)
   }
 
   handleClose(): void {
+    this.#rate.stop()
     this.#clearHeaderTimer()
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer)
     this.#lingerTimer = null
@@ -269,12 +280,14 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
 
   #onBody(body: Buffer): void {
     const request = this.#request
+    request.bodyReceived += body.length
     if (this.#phase === Phase.Waiting)
       request.pendingBody.push(Buffer.from(body)) // copied: see handleData
     else if (this.#phase === Phase.Uploading) request.upload?.push(body)
   }
 
   #onBodyEnd(): void {
+    this.#rate.stop()
     this.#request.bodyComplete = true
     if (this.#phase === Phase.Uploading) this.#request.upload?.bodyEnded()
   }
@@ -290,6 +303,14 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     request.pendingBody = []
     request.upload = upload
     this.#phase = Phase.Uploading
+    const { minRateBytes, rateWindowMs } = this.#services.config
+    if (!request.bodyComplete)
+      this.#rate.start(
+        minRateBytes,
+        rateWindowMs,
+        () => request.bodyReceived,
+        () => this.#tooSlow(),
+      )
     void upload.start()
   }
 
@@ -334,6 +355,8 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
       body = null
     }
     this.#request.headBytes = writeResponse(this.#socket, frame, body, contentLength, this.#writtenCallback())
+    // Most answers are in the kernel by now; one that is not waits for a reader that must keep up.
+    if (this.#socket.writableLength > 0) this.#watchReader()
   }
 
   /** `status` (200 or 206) with a slice of a file, streamed (response-writer.ts). */
@@ -342,6 +365,27 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     const { cancel, headBytes } = streamResponse(this.#socket, frame, slice, this.#writtenCallback())
     this.#request.cancelStream = cancel
     this.#request.headBytes = headBytes
+    this.#watchReader()
+  }
+
+  /** --min-rate for a response: a client that reads it too slowly is cut off (the log shows the bytes it got). */
+  #watchReader(): void {
+    const { minRateBytes, rateWindowMs } = this.#services.config
+    const socket = this.#socket
+    this.#rate.start(
+      minRateBytes,
+      rateWindowMs,
+      () => socket.bytesWritten - socket.writableLength,
+      () => socket.destroy(),
+    )
+  }
+
+  /** --min-rate for an upload body: one that trickles is ended with 408 and leaves nothing behind. */
+  #tooSlow(): void {
+    const upload = this.#request.upload
+    if (this.#phase !== Phase.Uploading || upload === null || !upload.receiving) return
+    void upload.abort()
+    this.respondError(408, 'request body too slow')
   }
 
   #writeLog(): void {

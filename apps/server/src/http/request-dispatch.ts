@@ -2,6 +2,7 @@ import { type ParsedTarget, ParseError, parseTarget, type RequestHead } from '@t
 import { BASIC_CHALLENGE, type BasicAuthenticator } from '../auth/basic-auth.js'
 import { UPLOAD_PAGE } from '../browser/upload-page.js'
 import { type FileExchange, serveFile } from './file-response.js'
+import { checkHost, isCrossSite } from './request-guards.js'
 import { needsCredentials, routeRequest } from './router.js'
 
 // A request whose head is complete and that holds a pool slot: its target is parsed, its
@@ -21,6 +22,16 @@ export interface DispatchTarget extends FileExchange {
 
 /** Serves `head` on `exchange`. */
 export function dispatchRequest(exchange: DispatchTarget, head: RequestHead): void {
+  const config = exchange.services.config
+  const badHost = checkHost(head, exchange.services.loopbackOnly)
+  if (badHost !== null) {
+    exchange.respondError(badHost.status, badHost.reason)
+    return
+  }
+  if (head.method === 'POST' && !config.allowCrossSiteUploads && isCrossSite(head)) {
+    exchange.respondError(403, 'uploads from pages of other sites are not accepted')
+    return
+  }
   let target: ParsedTarget
   try {
     target = parseTarget(head.target)
@@ -32,7 +43,7 @@ export function dispatchRequest(exchange: DispatchTarget, head: RequestHead): vo
     return
   }
   const auth = exchange.services.auth ?? null
-  const authAll = exchange.services.config.authAll
+  const authAll = config.authAll
   if (auth !== null && needsCredentials(head.method, target.pathname, { authEnabled: true, authAll })) {
     void authorize(exchange, head, target, auth)
     return

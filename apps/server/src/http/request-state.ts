@@ -23,6 +23,8 @@ export class RequestState {
   requestDone = false
   /** The whole body has arrived. */
   bodyComplete = false
+  /** Body bytes received so far (--min-rate). */
+  bodyReceived = 0
   upload: UploadRequest | null = null
   /** Body bytes that came while the request waited for a slot or its credentials (copies). */
   pendingBody: Buffer[] = []
@@ -41,6 +43,7 @@ export class RequestState {
     this.keepAlive = false
     this.requestDone = false
     this.bodyComplete = false
+    this.bodyReceived = 0
     this.upload = null
     this.pendingBody = []
     this.cancelStream = null

@@ -20,13 +20,16 @@ export interface WorkerServices {
   readonly workerId: number
   readonly log: AccessLog
   readonly files: StaticFiles
+  /** --host is a loopback address or name: requests must name a local host (request-guards.ts). */
+  readonly loopbackOnly: boolean
   /** The upload directory's real path with a trailing separator: files under it are uploads. */
   readonly uploadRealDir: string | null
   /** URL path under which stored uploads can be fetched (e.g. '/uploads/'), or null when not served. */
   readonly uploadUrlPrefix: string | null
   /** `--upload-auth`: checks HTTP Basic credentials; absent or null when uploads are open. */
   readonly auth?: BasicAuthenticator | null
-  requestPermit(): Promise<PermitAnswer>
+  /** An upload permit from the supervisor, for an upload from `client` (its address). */
+  requestPermit(client: string): Promise<PermitAnswer>
   releasePermit(permitId: string): void
   /**
    * A pool slot for a request whose head is complete: 'granted' now, 'queued' (slotGranted()
@@ -34,7 +37,10 @@ export interface WorkerServices {
    * starve requests that are ready to be served.
    */
   claimSlot(connection: SlotHolder): 'granted' | 'queued' | 'full'
-  /** Gives back the slot (or queue place) of a request that is done; a no-op when it holds none. */
+  /**
+   * Gives back the slot (or queue place) of a request that is done: its response is handed to
+   * the kernel, so a client slow to read it holds a descriptor, never a slot. A no-op when it holds none.
+   */
   releaseSlot(connection: SlotHolder): void
   /** The worker is shutting down: persistent connections close after their current response. */
   isDraining(): boolean

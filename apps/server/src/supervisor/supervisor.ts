@@ -30,6 +30,11 @@ function urlOf(address: AddressInfo): string {
   return `http://${host}:${address.port}`
 }
 
+/** --max-posts-per-client, with 0 meaning one fewer than --max-posts (one permit when there is only one). */
+function permitsPerClient(config: Config): number {
+  return config.maxPostsPerClient > 0 ? config.maxPostsPerClient : Math.max(1, config.maxPosts - 1)
+}
+
 /** The workers' environment: ours (minus the upload password), plus the validated settings. */
 function workerEnvironment(config: Config): NodeJS.ProcessEnv {
   return { ...inheritedEnvironment(process.env), [WORKER_CONFIG_ENV]: JSON.stringify(config) }
@@ -61,7 +66,7 @@ export async function runSupervisor(config: Config, preforked: ChildProcess | nu
     const removed = await removeTempFiles(config.uploadDir)
     if (removed > 0) report(`removed ${removed} unfinished upload(s) left by an earlier run`)
 
-    const permits = new PermitDesk(config.maxPosts)
+    const permits = new PermitDesk(config.maxPosts, permitsPerClient(config))
     let dispatch = (client: TcpHandle): void => {
       client.close()
     }

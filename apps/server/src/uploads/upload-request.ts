@@ -21,6 +21,8 @@ import { beginUpload, type StoredUpload, type UploadWriter } from './upload-stor
 /** What an upload needs from the connection it arrived on. */
 export interface UploadHost {
   readonly services: WorkerServices
+  /** The client's address ('-' when unknown): the supervisor caps the permits one address holds. */
+  readonly clientAddress: string
   /** The client has gone (the socket is destroyed): stop and give everything back. */
   readonly closed: boolean
   /** Flow control: stop reading the client while the disk is behind or the file is not open yet. */
@@ -70,7 +72,7 @@ export class UploadRequest {
     host.pauseReading()
     let answer: PermitAnswer
     try {
-      answer = await host.services.requestPermit()
+      answer = await host.services.requestPermit(host.clientAddress)
     } catch {
       answer = { granted: false, retryAfterSeconds: 1 }
     }

@@ -9,6 +9,7 @@ import { acceptConnections, type TcpHandle } from '../common/tcp-handle.js'
 import { WORKER_ID_ENV } from '../common/worker-env.js'
 import { StaticFiles } from '../files/static-files.js'
 import { Connection } from '../http/connection.js'
+import { isLoopbackBinding } from '../http/request-guards.js'
 import type { PermitAnswer, WorkerServices } from '../http/services.js'
 import { onSharedRead } from '../http/socket-events.js'
 import { socketFromHandle } from './client-socket.js'
@@ -84,9 +85,14 @@ export async function runWorker(): Promise<void> {
     }),
     uploadUrlPrefix: uploadUrlPrefix(root, uploadRealDir),
     uploadRealDir: `${uploadRealDir}${path.sep}`,
+    loopbackOnly: isLoopbackBinding(config.host),
     auth: config.uploadAuth === null ? null : new BasicAuthenticator(config.uploadAuth),
-    async requestPermit(): Promise<PermitAnswer> {
-      const reply = await channel.request({ type: 'permit-request', v: 1 }, { timeoutMs: PERMIT_TIMEOUT_MS })
+    async requestPermit(client: string): Promise<PermitAnswer> {
+      const message =
+        client === '-'
+          ? ({ type: 'permit-request', v: 1 } as const)
+          : ({ type: 'permit-request', v: 1, client } as const)
+      const reply = await channel.request(message, { timeoutMs: PERMIT_TIMEOUT_MS })
       if (reply.type === 'permit-grant') return { granted: true, permitId: reply.permitId }
       return { granted: false, retryAfterSeconds: reply.type === 'permit-deny' ? reply.retryAfterSeconds : 1 }
     },
@@ -94,10 +100,9 @@ export async function runWorker(): Promise<void> {
       channel.send({ type: 'permit-release', v: 1, permitId })
     },
     claimSlot: (connection) => slots.claim(connection),
-    // A request on a persistent connection is done (--keep-alive); the connection stays.
+    // A request is answered (its response handed to the kernel); the connection may stay.
     releaseSlot: (connection) => {
-      served++
-      slots.release(connection)
+      if (slots.release(connection)) served++
     },
     isDraining: () => draining,
   }
@@ -109,9 +114,8 @@ export async function runWorker(): Promise<void> {
   }
 
   function onConnectionClosed(connection: Connection): void {
-    if (connection.inRequest) served++
     live.delete(connection)
-    slots.release(connection)
+    if (slots.release(connection)) served++
     if (draining && live.size === 0) exitNow()
   }
 

@@ -43,17 +43,18 @@ export class SlotPool<T extends SlotHolder = SlotHolder> {
     return 'queued'
   }
 
-  /** Gives back a slot or a queue place; a no-op for a holder that has neither. */
-  release(holder: T): void {
+  /** Gives back a slot (true) or a queue place (false); a no-op (false) for a holder that has neither. */
+  release(holder: T): boolean {
     if (this.#holding.delete(holder)) {
       while (this.#holding.size < this.#size && this.#waiting.length > 0) {
         const next = this.#waiting.shift() as T
         this.#holding.add(next)
         next.slotGranted()
       }
-      return
+      return true
     }
     const index = this.#waiting.indexOf(holder)
     if (index !== -1) this.#waiting.splice(index, 1)
+    return false
   }
 }

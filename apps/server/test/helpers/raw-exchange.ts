@@ -59,6 +59,8 @@ export interface ConnectionOptions {
   readonly timeoutMs?: number
   /** Answers to HEAD requests (no body follows their head): all of them, or these response indexes. */
   readonly headResponses?: true | ReadonlySet<number>
+  /** The loopback address to connect from (default: the system's choice, 127.0.0.1). */
+  readonly localAddress?: string
 }
 
 export interface ExchangeOptions extends ConnectionOptions {
@@ -187,12 +189,13 @@ class ResponseStream {
  * connection closes; the caller writes.
  * @example
  * const connection = openExchange(port)
- * await connection.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n')
+ * await connection.write('GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n')
  * const first = await connection.response(0)
  */
 export function openExchange(port: number, options: ConnectionOptions = {}): RawConnection {
   const startedAt = Date.now()
-  const socket = net.connect({ port, host: '127.0.0.1' })
+  const local = options.localAddress === undefined ? {} : { localAddress: options.localAddress }
+  const socket = net.connect({ port, host: '127.0.0.1', ...local })
   const stream = new ResponseStream(options.headResponses)
   const chunks: Buffer[] = []
   let closedBy: ClosedBy | null = null
