@@ -155,11 +155,24 @@ export function parseBasicAuthorization(header: string | undefined): { user: str
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
+/** The outcome of a check: `busy` when too many checks are already waiting (answer 503). */
+export type Verdict = 'ok' | 'denied' | 'busy'
+
+// scrypt runs on libuv's thread pool (4 threads by default), which file I/O needs too: a flood of
+// Authorization headers must not fill it. At most this many checks run at once per worker, this
+// many more wait their turn, and beyond that the answer is `busy`.
+const MAX_RUNNING_CHECKS = 2
+const MAX_WAITING_CHECKS = 64
+
 /** Checks `Authorization` headers against a set of credentials; one per worker (it caches). */
 export class BasicAuthenticator {
   readonly #accounts: Account[]
   readonly #decoy: ParsedHash
   readonly #accepted = new Set<string>()
+  // Recent failures, so repeating a wrong password costs a hash lookup, not another scrypt.
+  readonly #rejected = new Set<string>()
+  #running = 0
+  readonly #waiting: (() => void)[] = []
 
   constructor(credentials: readonly Credential[]) {
     this.#accounts = []
@@ -171,25 +184,42 @@ export class BasicAuthenticator {
     this.#decoy = this.#accounts[0]?.hash ?? (parseHash(hashPassword(randomBytes(16).toString('hex'))) as ParsedHash)
   }
 
-  /** True when the header carries a known user with the right password. */
-  async verify(authorization: string | undefined): Promise<boolean> {
+  /** Whether the header carries a known user with the right password (or `busy`: try again). */
+  async verify(authorization: string | undefined): Promise<Verdict> {
     const given = parseBasicAuthorization(authorization)
-    if (given === null) return false
+    if (given === null) return 'denied'
     const cacheKey = sha256(`${given.user}\0${given.password}`).toString('hex')
-    if (this.#accepted.has(cacheKey)) return true
+    if (this.#accepted.has(cacheKey)) return 'ok'
+    if (this.#rejected.has(cacheKey)) return 'denied'
+    if (this.#running >= MAX_RUNNING_CHECKS) {
+      if (this.#waiting.length >= MAX_WAITING_CHECKS) return 'busy'
+      await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    }
+    this.#running++
+    try {
+      const ok = await this.#check(given.user, given.password)
+      remember(ok ? this.#accepted : this.#rejected, cacheKey)
+      return ok ? 'ok' : 'denied'
+    } finally {
+      this.#running--
+      this.#waiting.shift()?.()
+    }
+  }
+
+  async #check(user: string, password: string): Promise<boolean> {
     // Compare fixed-length digests in constant time, and look at every account (no early exit).
-    const userDigest = sha256(given.user)
+    const userDigest = sha256(user)
     let account: Account | null = null
     for (const candidate of this.#accounts) {
       if (timingSafeEqual(candidate.userDigest, userDigest) && account === null) account = candidate
     }
     const hash = account?.hash ?? this.#decoy
-    const key = await deriveKey(given.password, hash)
-    const ok = timingSafeEqual(key, hash.key) && account !== null
-    if (ok) {
-      if (this.#accepted.size >= CACHE_ENTRIES) this.#accepted.clear()
-      this.#accepted.add(cacheKey)
-    }
-    return ok
+    const key = await deriveKey(password, hash)
+    return timingSafeEqual(key, hash.key) && account !== null
   }
+}
+
+function remember(cache: Set<string>, key: string): void {
+  if (cache.size >= CACHE_ENTRIES) cache.clear()
+  cache.add(key)
 }

@@ -53,6 +53,14 @@ interface ResolvedEntry {
   readonly found: Lookup
 }
 
+/**
+ * A decoded path as it goes into a Location header: encodeURI, plus `?` and `#`, which it leaves
+ * alone but which in a URL would start a query or a fragment (a directory named `a?b`).
+ */
+export function encodePath(pathname: string): string {
+  return encodeURI(pathname).replaceAll('?', '%3F').replaceAll('#', '%23')
+}
+
 /** An open file is still the version a lookup described: same inode, size and mtime. */
 export function isSameVersion(stats: Stats, file: FileInfo): boolean {
   return stats.ino === file.ino && stats.size === file.size && stats.mtimeMs === file.mtimeMs
@@ -120,7 +128,7 @@ export class StaticFiles {
     let { realPath, stats } = found
     if (stats.isDirectory()) {
       // Relative links in an index page only work under a trailing slash, as nginx and Caddy know.
-      if (!target.isDirectory) return { kind: 'redirect', location: `${encodeURI(target.pathname)}/` }
+      if (!target.isDirectory) return { kind: 'redirect', location: `${encodePath(target.pathname)}/` }
       const index = await this.#resolve(path.join(target.relativePath, INDEX_FILE))
       if ('kind' in index && index !== NOT_FOUND) return index
       if ('kind' in index || !index.stats.isFile()) {
@@ -250,23 +258,34 @@ export class StaticFiles {
   }
 
   #remember(realPath: string, entry: CacheEntry): void {
-    if (entry.body.length > this.#options.cacheMaxBytes) return
-    while (this.#cacheBytes + entry.body.length > this.#options.cacheMaxBytes) {
+    const cost = entryCost(realPath, entry)
+    if (cost > this.#options.cacheMaxBytes) return
+    while (this.#cacheBytes + cost > this.#options.cacheMaxBytes || this.#cache.size >= MAX_CACHE_ENTRIES) {
       const oldest = this.#cache.entries().next().value
       if (oldest === undefined) break
       this.#evict(oldest[0], oldest[1])
     }
     this.#cache.set(realPath, entry)
-    this.#cacheBytes += entry.body.length
+    this.#cacheBytes += cost
   }
 
   #evict(realPath: string, entry: CacheEntry): void {
     this.#cache.delete(realPath)
-    this.#cacheBytes -= entry.body.length
+    this.#cacheBytes -= entryCost(realPath, entry)
     for (const resolved of entry.resolvedAs) {
       if (resolved.map.get(resolved.key) === resolved) resolved.map.delete(resolved.key)
     }
   }
+}
+
+// What a cache entry costs besides its bytes: a million empty files must not pin memory for
+// free. Each entry is charged at least a page plus its key (twice: the map key and the file's
+// path, as UTF-16), and there are never more than MAX_CACHE_ENTRIES.
+const MIN_ENTRY_COST = 4096
+const MAX_CACHE_ENTRIES = 4096
+
+function entryCost(realPath: string, entry: CacheEntry): number {
+  return Math.max(entry.body.length, MIN_ENTRY_COST) + 4 * realPath.length
 }
 
 function fileInfo(realPath: string, stats: Stats): FileInfo {

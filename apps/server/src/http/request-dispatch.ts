@@ -1,5 +1,5 @@
 import { type ParsedTarget, ParseError, parseTarget, type RequestHead } from '@threadserve/http10-parser'
-import { BASIC_CHALLENGE, type BasicAuthenticator } from '../auth/basic-auth.js'
+import { BASIC_CHALLENGE, type BasicAuthenticator, type Verdict } from '../auth/basic-auth.js'
 import { UPLOAD_PAGE } from '../browser/upload-page.js'
 import { type FileExchange, serveFile } from './file-response.js'
 import { checkHost, isCrossSite } from './request-guards.js'
@@ -60,14 +60,17 @@ async function authorize(
   auth: BasicAuthenticator,
 ): Promise<void> {
   exchange.enterAuthorizing(head.method === 'POST')
-  let ok: boolean
+  let verdict: Verdict
   try {
-    ok = await auth.verify(head.get('authorization'))
+    verdict = await auth.verify(head.get('authorization'))
   } catch {
-    ok = false
+    verdict = 'denied'
   }
   if (exchange.closed || exchange.answered) return // ended meanwhile
-  if (!ok) return exchange.respondError(401, 'credentials required', [['WWW-Authenticate', BASIC_CHALLENGE]])
+  if (verdict === 'busy') return exchange.respondBusy()
+  if (verdict === 'denied') {
+    return exchange.respondError(401, 'credentials required', [['WWW-Authenticate', BASIC_CHALLENGE]])
+  }
   route(exchange, head, target)
 }
 

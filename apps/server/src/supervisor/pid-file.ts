@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { closeSync, constants, openSync, writeFileSync } from 'node:fs'
 import { acquireFileLock, type FileLockHandle, LockError } from '@threadserve/locking'
 import { UsageError } from '../config/usage-error.js'
 
@@ -6,6 +6,7 @@ import { UsageError } from '../config/usage-error.js'
 // started with the same file stops with a clear error instead of overwriting it.
 
 const PID_LOCK_STALE_MS = 10_000
+const PID_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW
 
 /** Locks `pidFile` and writes our pid into it; throws UsageError when another server holds it. */
 export async function lockPidFile(pidFile: string): Promise<FileLockHandle> {
@@ -19,9 +20,17 @@ export async function lockPidFile(pidFile: string): Promise<FileLockHandle> {
     throw new UsageError(`--pid-file: cannot lock ${pidFile}: ${(error as Error).message}`)
   }
   try {
-    writeFileSync(pidFile, `${process.pid}\n`)
+    // O_NOFOLLOW: a symlink planted where the pid file goes must not make us truncate its target.
+    const fd = openSync(pidFile, PID_FILE_FLAGS, 0o644)
+    try {
+      writeFileSync(fd, `${process.pid}\n`)
+    } finally {
+      closeSync(fd)
+    }
   } catch (error) {
     lock.releaseSync()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ELOOP') throw new UsageError(`--pid-file: ${pidFile} is a symbolic link; not following it`)
     throw new UsageError(`--pid-file: cannot write ${pidFile}: ${(error as Error).message}`)
   }
   return lock
