@@ -1,12 +1,10 @@
 import type { Socket } from 'node:net'
 import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { UploadRequest } from '../uploads/upload-request.js'
-import { HeldBytes, mayKeepAlive, persistsAfter } from './keep-alive.js'
-import { RateGuard } from './rate-guard.js'
+import { Exchange, type ExchangeOwner } from './exchange.js'
+import { HeldBytes, mayKeepAlive } from './keep-alive.js'
 import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
-import { type FileSlice, type ResponseFrame, streamResponse, writeResponse } from './response-writer.js'
-import { errorBody, type HeaderList } from './responses.js'
 import type { WorkerServices } from './services.js'
 import * as events from './socket-events.js'
 
@@ -22,30 +20,28 @@ import * as events from './socket-events.js'
 const Phase = { Head: 0, Waiting: 1, Uploading: 2, Responding: 3, Closing: 4, Idle: 5 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
 const LINGER_MS = 2000
-const RETRY_SOON: HeaderList = [['Retry-After', 1]]
 
-export class Connection implements events.SocketEventTarget, DispatchTarget {
+export class Connection implements events.SocketEventTarget, DispatchTarget, ExchangeOwner {
   readonly #socket: Socket
   readonly #services: WorkerServices
   readonly #parser: RequestParser
   readonly #onClosed: (connection: Connection) => void
   readonly #request = new RequestState()
-  readonly #rate = new RateGuard()
+  readonly #exchange: Exchange
   #phase: Phase = Phase.Head
   #headerTimer: NodeJS.Timeout | null = null
   #lingerTimer: NodeJS.Timeout | null = null
-  #clientAddress = '-'
   #peerEnded = false
   /** Requests answered on this connection before the current one (--keep-alive-requests). */
   #requests = 0
   readonly #next = new HeldBytes()
-  #onWritten: ((error?: Error | null) => void) | null = null
 
   constructor(socket: Socket, services: WorkerServices, onClosed: (connection: Connection) => void) {
     this.#socket = socket
     this.#services = services
     this.#onClosed = onClosed
     this.#parser = new RequestParser(services.parserLimits)
+    this.#exchange = new Exchange(socket, services, this.#request, this)
     // HTTP/1.0 clients may shut down their sending side once the request is out and still wait
     // for the answer (RFC 9112 §9.6 half-close). Node gives handed-over sockets
     // allowHalfOpen=false, which would end our side at their FIN, before we could answer.
@@ -57,18 +53,20 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     return this.#socket
   }
 
-  get services(): WorkerServices {
-    return this.#services
+  /** The answering side, for handlers (files, uploads). */
+  get exchange(): Exchange {
+    return this.#exchange
   }
 
-  /** The client's address, read when the connection started ('-' when unknown). */
-  get clientAddress(): string {
-    return this.#clientAddress
+  /** ExchangeOwner: the request line's method, once read. */
+  get requestMethod(): string {
+    return this.#request.head?.method ?? this.#parser.method
   }
 
-  /** The client has gone (the socket is destroyed). */
-  get closed(): boolean {
-    return this.#socket.destroyed
+  /** ExchangeOwner: a response starts; the connection persists after it, or closes. */
+  responseStarted(persist: boolean): void {
+    this.#clearHeaderTimer()
+    this.#phase = persist ? Phase.Responding : Phase.Closing
   }
 
   /** True while a request is being read or answered (not before the first, not between two). */
@@ -80,7 +78,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   start(): void {
     const socket = this.#socket
     // Read now: once the peer has gone, getpeername() fails and the log would lose the address.
-    this.#clientAddress = socket.remoteAddress ?? '-'
+    this.#exchange.clientAddress = socket.remoteAddress ?? '-'
     socket.setNoDelay(true)
     socket.setTimeout(this.#services.config.bodyTimeoutMs, events.onSocketTimeout)
     this.#headerTimer = setTimeout(events.onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
@@ -89,9 +87,9 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
 
   /** Answers at once without reading a request (the worker is full): 503 and a lingering close. */
   reject(): void {
-    this.#clientAddress = this.#socket.remoteAddress ?? '-'
+    this.#exchange.clientAddress = this.#socket.remoteAddress ?? '-'
     this.#socket.setTimeout(LINGER_MS, events.onSocketTimeout)
-    this.respondBusy()
+    this.#exchange.respondBusy()
   }
 
   /** Bytes from the client, valid only during this call (the worker's shared read buffer): kept ones are copied. */
@@ -109,7 +107,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
       step = this.#parser.push(chunk)
     } catch (error) {
       if (!(error instanceof ParseError)) throw error
-      this.respondError(error.status, error.message)
+      this.#exchange.respondError(error.status, error.message)
       return
     }
     const { head, body, done, leftover } = step
@@ -150,12 +148,12 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     this.#request.restartClock()
   }
 
-  /** A persistent response is written: log it, free the slot, and wait for the next request. */
-  #responseWritten(error?: Error | null): void {
+  /** ExchangeOwner: a persistent response is written: log it, free the slot, wait for the next request. */
+  responseWritten(error?: Error | null): void {
     const socket = this.#socket
     if (error || socket.destroyed) return // handleClose logs and frees the slot
-    this.#rate.stop()
-    this.#writeLog()
+    this.#exchange.stopWatching()
+    this.#exchange.writeLog()
     this.#services.releaseSlot(this)
     this.#requests++
     this.#request.reset(socket.bytesWritten)
@@ -187,7 +185,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
         this.#parser.end()
       } catch (error) {
         if (!(error instanceof ParseError)) throw error
-        this.respondError(error.status, error.message)
+        this.#exchange.respondError(error.status, error.message)
         return
       }
       this.#socket.destroy() // nothing was sent at all: nothing to answer
@@ -196,7 +194,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
       !request.bodyComplete
     ) {
       void request.upload?.abort()
-      this.respondError(400, 'request body ended early')
+      this.#exchange.respondError(400, 'request body ended early')
     } else if (phase === Phase.Closing && this.#socket.writableFinished) {
       this.#socket.destroy()
     }
@@ -204,33 +202,33 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
 
   handleHeaderDeadline(): void {
     this.#headerTimer = null
-    if (this.#phase === Phase.Head) this.respondError(408, 'request head not received in time')
+    if (this.#phase === Phase.Head) this.#exchange.respondError(408, 'request head not received in time')
   }
 
   handleIdle(): void {
     const upload = this.#request.upload
     if (this.#phase === Phase.Uploading && upload?.writing) {
       void upload.abort()
-      this.respondError(408, 'request body stalled')
+      this.#exchange.respondError(408, 'request body stalled')
     } else if (this.#phase === Phase.Responding || this.#phase === Phase.Closing) {
       this.#socket.destroy() // a reader that stopped reading, or a lingering client that never closes
     }
   }
 
   handleFlushed(): void {
-    this.#rate.stop()
+    this.#exchange.stopWatching()
     this.#services.releaseSlot(this) // all handed to the kernel: the slot is someone else's now
-    this.#writeLog()
+    this.#exchange.writeLog()
     this.#lingerTimer = setTimeout(events.destroySocket, LINGER_MS, this.#socket)
   }
 
   handleClose(): void {
-    this.#rate.stop()
+    this.#exchange.stopWatching()
     this.#clearHeaderTimer()
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer)
     this.#lingerTimer = null
     this.#request.cancelStream?.()
-    this.#writeLog()
+    this.#exchange.writeLog()
     const upload = this.#request.upload
     if (this.#phase === Phase.Uploading && upload?.receiving) {
       // The slot is free only once the temp file is gone: a draining worker must not exit first.
@@ -245,7 +243,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     this.#request.head = head
     const slot = this.#services.claimSlot(this)
     if (slot === 'full') {
-      this.respondBusy()
+      this.#exchange.respondBusy()
     } else if (slot === 'queued') {
       this.#phase = Phase.Waiting // body bytes that come meanwhile wait in the request's pendingBody
       this.#socket.pause()
@@ -287,7 +285,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   }
 
   #onBodyEnd(): void {
-    this.#rate.stop()
+    this.#exchange.stopWatching()
     this.#request.bodyComplete = true
     if (this.#phase === Phase.Uploading) this.#request.upload?.bodyEnded()
   }
@@ -295,101 +293,15 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   /** POST /upload: the upload owns the exchange from here (uploads/upload-request.ts). */
   beginUpload(head: RequestHead): void {
     if (head.contentLength === 0) {
-      this.respondError(400, 'empty body')
+      this.#exchange.respondError(400, 'empty body')
       return
     }
     const request = this.#request
-    const upload = new UploadRequest(this, head, request.pendingBody, request.bodyComplete)
+    const upload = new UploadRequest(this.#exchange, head, request.pendingBody, request.bodyComplete)
     request.pendingBody = []
     request.upload = upload
     this.#phase = Phase.Uploading
-    const { minRateBytes, rateWindowMs } = this.#services.config
-    if (!request.bodyComplete)
-      this.#rate.start(
-        minRateBytes,
-        rateWindowMs,
-        () => request.bodyReceived,
-        () => this.#tooSlow(),
-      )
+    if (!request.bodyComplete) this.#exchange.watchUploadBody()
     void upload.start()
-  }
-
-  /** Flow control for uploads: stop reading while the disk is behind or the file is not open yet. */
-  pauseReading(): void {
-    this.#socket.pause()
-  }
-
-  resumeReading(): void {
-    this.#socket.resume()
-  }
-
-  /** 503 with Retry-After: full pool and queue, too many connections, or out of descriptors. */
-  respondBusy(): void {
-    this.respondError(503, 'server busy, try again', RETRY_SOON)
-  }
-
-  respondError(status: number, detail?: string, headers?: HeaderList): void {
-    this.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ...(headers ?? [])], errorBody(status, detail))
-  }
-
-  #writtenCallback(): (error?: Error | null) => void {
-    this.#onWritten ??= (error) => this.#responseWritten(error)
-    return this.#onWritten
-  }
-
-  /** Starts the response: records its status and decides whether the connection persists. */
-  #frame(status: number, headers: HeaderList): ResponseFrame {
-    this.#clearHeaderTimer()
-    this.#request.status = status
-    const persist = persistsAfter(status, this.#request, this.#services.isDraining())
-    this.#phase = persist ? Phase.Responding : Phase.Closing
-    return { status, headers, withHead: this.#request.head?.version !== '0.9', persist }
-  }
-
-  /** Writes a whole response; persistent, the connection then goes round for the next request. */
-  respond(status: number, headers: HeaderList, body: string | Buffer | null, contentLength?: number): void {
-    const frame = this.#frame(status, headers)
-    // HEAD never carries a body, whatever the status (RFC 9110 §9.3.2): the head says what GET's would.
-    if ((this.#request.head?.method ?? this.#parser.method) === 'HEAD' && body !== null) {
-      contentLength ??= Buffer.byteLength(body)
-      body = null
-    }
-    this.#request.headBytes = writeResponse(this.#socket, frame, body, contentLength, this.#writtenCallback())
-    // Most answers are in the kernel by now; one that is not waits for a reader that must keep up.
-    if (this.#socket.writableLength > 0) this.#watchReader()
-  }
-
-  /** `status` (200 or 206) with a slice of a file, streamed (response-writer.ts). */
-  respondStream(status: number, headers: HeaderList, slice: FileSlice): void {
-    const frame = this.#frame(status, headers)
-    const { cancel, headBytes } = streamResponse(this.#socket, frame, slice, this.#writtenCallback())
-    this.#request.cancelStream = cancel
-    this.#request.headBytes = headBytes
-    this.#watchReader()
-  }
-
-  /** --min-rate for a response: a client that reads it too slowly is cut off (the log shows the bytes it got). */
-  #watchReader(): void {
-    const { minRateBytes, rateWindowMs } = this.#services.config
-    const socket = this.#socket
-    this.#rate.start(
-      minRateBytes,
-      rateWindowMs,
-      () => socket.bytesWritten - socket.writableLength,
-      () => socket.destroy(),
-    )
-  }
-
-  /** --min-rate for an upload body: one that trickles is ended with 408 and leaves nothing behind. */
-  #tooSlow(): void {
-    const upload = this.#request.upload
-    if (this.#phase !== Phase.Uploading || upload === null || !upload.receiving) return
-    void upload.abort()
-    this.respondError(408, 'request body too slow')
-  }
-
-  #writeLog(): void {
-    const record = this.#request.accessRecord(this.#services.workerId, this.#clientAddress, this.#socket.bytesWritten)
-    if (record !== null) this.#services.log.write(record)
   }
 }

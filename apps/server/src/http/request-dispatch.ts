@@ -8,8 +8,10 @@ import { needsCredentials, routeRequest } from './router.js'
 // A request whose head is complete and that holds a pool slot: its target is parsed, its
 // credentials checked when the route needs them, and it goes to its handler (router.ts).
 
-/** What dispatching needs from the connection, besides answering. */
-export interface DispatchTarget extends FileExchange {
+/** What dispatching needs from the connection. */
+export interface DispatchTarget {
+  /** The answering side. */
+  readonly exchange: FileExchange
   /** The request is answered now or soon: body bytes that come are not wanted. */
   enterResponding(): void
   /** Credentials are being checked: reading pauses; a POST keeps its early body bytes for later. */
@@ -21,7 +23,8 @@ export interface DispatchTarget extends FileExchange {
 }
 
 /** Serves `head` on `exchange`. */
-export function dispatchRequest(exchange: DispatchTarget, head: RequestHead): void {
+export function dispatchRequest(connection: DispatchTarget, head: RequestHead): void {
+  const exchange = connection.exchange
   const config = exchange.services.config
   const badHost = checkHost(head, exchange.services.loopbackOnly)
   if (badHost !== null) {
@@ -45,49 +48,51 @@ export function dispatchRequest(exchange: DispatchTarget, head: RequestHead): vo
   const auth = exchange.services.auth ?? null
   const authAll = config.authAll
   if (auth !== null && needsCredentials(head.method, target.pathname, { authEnabled: true, authAll })) {
-    void authorize(exchange, head, target, auth)
+    void authorize(connection, head, target, auth)
     return
   }
-  route(exchange, head, target)
+  route(connection, head, target)
 }
 
 // RFC 7617 / RFC 1945 §11: a 401 with the challenge. A POST is answered before its body is read
 // (the socket stays paused) and before it asks for a permit.
 async function authorize(
-  exchange: DispatchTarget,
+  connection: DispatchTarget,
   head: RequestHead,
   target: ParsedTarget,
   auth: BasicAuthenticator,
 ): Promise<void> {
-  exchange.enterAuthorizing(head.method === 'POST')
+  const exchange = connection.exchange
+  connection.enterAuthorizing(head.method === 'POST')
   let verdict: Verdict
   try {
     verdict = await auth.verify(head.get('authorization'))
   } catch {
     verdict = 'denied'
   }
-  if (exchange.closed || exchange.answered) return // ended meanwhile
+  if (exchange.closed || connection.answered) return // ended meanwhile
   if (verdict === 'busy') return exchange.respondBusy()
   if (verdict === 'denied') {
     return exchange.respondError(401, 'credentials required', [['WWW-Authenticate', BASIC_CHALLENGE]])
   }
-  route(exchange, head, target)
+  route(connection, head, target)
 }
 
-function route(exchange: DispatchTarget, head: RequestHead, target: ParsedTarget): void {
+function route(connection: DispatchTarget, head: RequestHead, target: ParsedTarget): void {
+  const exchange = connection.exchange
   const chosen = routeRequest(head.method, target.pathname)
   const wantBody = head.method === 'GET'
   switch (chosen.kind) {
     case 'upload-page':
-      exchange.enterResponding()
+      connection.enterResponding()
       exchange.respond(200, UPLOAD_PAGE.headers, wantBody ? UPLOAD_PAGE.body : null, UPLOAD_PAGE.body.length)
       return
     case 'file':
-      exchange.enterResponding()
+      connection.enterResponding()
       void serveFile(exchange, head, target, wantBody)
       return
     case 'upload':
-      exchange.beginUpload(head)
+      connection.beginUpload(head)
       return
     case 'method-not-allowed':
       exchange.respondError(405, undefined, [['Allow', chosen.allow]])
