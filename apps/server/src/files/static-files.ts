@@ -118,6 +118,11 @@ export class StaticFiles {
     this.#options = options
   }
 
+  /** Files held in memory, and what they are charged against the cache's budget (bytes). */
+  get cacheUse(): { readonly files: number; readonly bytes: number } {
+    return { files: this.#cache.size, bytes: this.#cacheBytes }
+  }
+
   /** Finds what a GET/HEAD for `target` should answer. Never throws for a missing or odd path. */
   async lookup(target: ParsedTarget, wantBody: boolean): Promise<Lookup> {
     if (target.hasHiddenSegment) return NOT_FOUND
