@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { UploadRequest } from '../uploads/upload-request.js'
+import { HeadPrefix } from './head-prefix.js'
 import { HeldBytes, mayKeepAlive, persistsAfter } from './keep-alive.js'
 import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
@@ -29,6 +30,8 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   readonly #parser: RequestParser
   readonly #onClosed: (connection: Connection) => void
   readonly #request = new RequestState()
+  /** Tells a HEAD from its first bytes, for answers sent before the request line is whole. */
+  readonly #headPrefix = new HeadPrefix()
   #phase: Phase = Phase.Head
   #headerTimer: NodeJS.Timeout | null = null
   #lingerTimer: NodeJS.Timeout | null = null
@@ -97,6 +100,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
       if (request.keepAlive && request.requestDone && phase !== Phase.Closing) this.#holdNext(chunk)
       return // otherwise lingering (or the rest of a body we refused): drop
     }
+    if (this.#phase === Phase.Head) this.#headPrefix.feed(chunk)
     let step: ParseStep
     try {
       step = this.#parser.push(chunk)
@@ -152,6 +156,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     this.#requests++
     this.#request.reset(socket.bytesWritten)
     this.#parser.reset()
+    this.#headPrefix.reset()
     this.#phase = Phase.Idle
     this.#headerTimer = setTimeout(events.onKeepAliveIdle, this.#services.config.keepAliveTimeoutMs, this)
     const next = this.#next.take()
@@ -329,11 +334,18 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   respond(status: number, headers: HeaderList, body: string | Buffer | null, contentLength?: number): void {
     const frame = this.#frame(status, headers)
     // HEAD never carries a body, whatever the status (RFC 9110 §9.3.2): the head says what GET's would.
-    if ((this.#request.head?.method ?? this.#parser.method) === 'HEAD' && body !== null) {
+    if (body !== null && this.#isHeadRequest()) {
       contentLength ??= Buffer.byteLength(body)
       body = null
     }
     this.#request.headBytes = writeResponse(this.#socket, frame, body, contentLength, this.#writtenCallback())
+  }
+
+  /** The request is a HEAD: by its head, else by its request line, else by its first bytes (head-prefix.ts). */
+  #isHeadRequest(): boolean {
+    const head = this.#request.head
+    if (head !== null) return head.method === 'HEAD'
+    return this.#parser.method === 'HEAD' || this.#headPrefix.isHead
   }
 
   /** `status` (200 or 206) with a slice of a file, streamed (response-writer.ts). */
