@@ -115,10 +115,6 @@ async function serveVersion(
   const end = outcome.status === 206 ? outcome.range.end : file.size - 1
   const ranged: HeaderList =
     outcome.status === 206 ? [...headers, ['Content-Range', `bytes ${start}-${end}/${file.size}`]] : headers
-  if (!wantBody || file.size === 0) {
-    exchange.respond(outcome.status, ranged, null, end - start + 1)
-    return true
-  }
   if (body !== null) {
     exchange.respond(
       outcome.status,
@@ -137,8 +133,12 @@ async function serveVersion(
     return true
   }
   if (handle === null) return false // another version since the lookup: look again
-  if (exchange.closed) {
+  // HEAD and an empty file send no bytes, but only once the file could be opened: a HEAD gets
+  // the status GET would (RFC 9110 §9.3.2), 403 for a file the server may not read, as nginx,
+  // which opens the file for HEAD too.
+  if (exchange.closed || !wantBody || file.size === 0) {
     await handle.close()
+    if (!exchange.closed) exchange.respond(outcome.status, ranged, null, end - start + 1)
     return true
   }
   const verify = async (open: typeof handle & object): Promise<boolean> => isSameVersion(await open.stat(), file)
