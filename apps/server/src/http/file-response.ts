@@ -107,7 +107,10 @@ async function serveVersion(
     return true
   }
   if (outcome.status === 416) {
-    const unsatisfiable: HeaderList = [['Content-Range', `bytes */${file.size}`], ...cors]
+    // The size is the selected coding's, so the answer varies with Accept-Encoding as a 200 does.
+    const unsatisfiable: HeaderList = exchange.services.config.precompressed
+      ? [['Content-Range', `bytes */${file.size}`], ['Vary', 'Accept-Encoding'], ...cors]
+      : [['Content-Range', `bytes */${file.size}`], ...cors]
     exchange.respondError(416, undefined, unsatisfiable)
     return true
   }
