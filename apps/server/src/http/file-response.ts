@@ -103,7 +103,9 @@ async function serveVersion(
     { etag, lastModifiedMs: file.mtimeMs, size: file.size },
   )
   if (outcome.status === 304) {
-    exchange.respond(304, headers, null, 0)
+    // RFC 9110 §8.6: a 304 may carry Content-Length only as the length a 200 would have had; a 0
+    // there is wrong, and a cache that refreshes its stored fields from the 304 would keep it.
+    exchange.respond(304, headers, null, file.size)
     return true
   }
   if (outcome.status === 416) {
