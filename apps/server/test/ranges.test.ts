@@ -219,6 +219,14 @@ describe('If-None-Match and If-Modified-Since', () => {
     expect(answer.body.length).toBe(0)
   })
 
+  test('a 304 announces the Content-Length of the 200 it stands for, not 0 (RFC 9110 §8.6)', async () => {
+    const answer = await request('/large.bin', [`If-None-Match: ${await etagOf('/large.bin')}`])
+    expect(answer.status).toBe(304)
+    expect(answer.headers.get('content-length')).toBe(String(LARGE.length))
+    expect(answer.exact).toBe(true)
+    expect(answer.body.length).toBe(0)
+  })
+
   test('If-None-Match with only other tags -> 200', async () => {
     const answer = await request('/small.bin', ['If-None-Match: "1-2", W/"3-4"'])
     expect(answer.status).toBe(200)
