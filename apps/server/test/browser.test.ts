@@ -178,20 +178,29 @@ describe('video in Chromium', () => {
       video.addEventListener('error', () => reject(new Error('media error ' + video.error?.code)), { once: true }))
     const once = (type) => Promise.race([failed, new Promise((resolve) => video.addEventListener(type, resolve, { once: true }))])
     if (video.readyState < 2) await once('loadeddata')
-    const played = once('timeupdate')
+    const played = Promise.race([failed, new Promise((resolve) => {
+      const check = () => video.currentTime > 0.3 && resolve(video.currentTime)
+      video.addEventListener('timeupdate', check)
+    })])
     await Promise.race([failed, video.play()])
-    await played
+    const playedTo = await played
     video.pause()
     const seeked = once('seeked')
     video.currentTime = 3
     await seeked
-    return { duration: video.duration, currentTime: video.currentTime, readyState: video.readyState }
+    return { playedTo, duration: video.duration, currentTime: video.currentTime, readyState: video.readyState }
   })()`
 
   test('a <video> plays and seeks in a WebM served with ranges', async () => {
     const { page, problems } = await openPage()
     await page.goto(`${server.url}/media/player.html`)
-    const state = (await page.evaluate(PLAY_AND_SEEK)) as { duration: number; currentTime: number; readyState: number }
+    const state = (await page.evaluate(PLAY_AND_SEEK)) as {
+      playedTo: number
+      duration: number
+      currentTime: number
+      readyState: number
+    }
+    expect(state.playedTo).toBeGreaterThan(0.3)
     expect(state.duration).toBeCloseTo(4, 1)
     expect(state.currentTime).toBeCloseTo(3, 1)
     expect(state.readyState).toBeGreaterThanOrEqual(2)
