@@ -14,21 +14,21 @@ import { describeMachine, ensureTools, has } from './machine.js'
 import { measureSample, type Sample } from './measure-sample.js'
 import { fmt, median, spread } from './numbers.js'
 import { freePort, makeRunDir, nginxConfig, type ServerId, startServer } from './servers.js'
-import { EXTRAS_ONLY, LOADTEST, REPETITIONS, REPO, THREADSERVE } from './settings.js'
+import { EXTRAS_ONLY, LOADTEST, ONLY_WORKLOADS, REPETITIONS, REPO, THREADSERVE } from './settings.js'
 import { measureStartup, renderStartup, type StartupRow } from './startup.js'
 import { compareTools, type ToolRow } from './tool-comparison.js'
-import { argsFor, createWorkloads } from './workloads.js'
+import { argsFor, createWorkloads, type Workload } from './workloads.js'
 
 // `pnpm bench:compare`: ThreadServe against nginx, node:cluster + node:http and python's
 // http.server on loopback, same workloads, same run, servers alternated and started fresh for
 // every measurement; then start-up time and large uploads (startup.ts and large-upload.ts); then
 // ab vs autocannon vs loadtest on nginx. Writes docs/benchmarks.md and docs/benchmarks.svg. Every
 // process it starts it stops by pid. BENCH_ONLY=extras runs only the start-up and large-upload
-// measurements and prints their sections to stdout, leaving docs/ alone.
+// measurements, BENCH_ONLY=<workload ids> only those workloads; either prints its sections to
+// stdout, leaving docs/ alone (a partial run must not replace the whole page).
 
 async function main(): Promise<void> {
   const began = Date.now()
-  if (process.env.BENCH_ONLY !== undefined && !EXTRAS_ONLY) throw new Error('BENCH_ONLY: only "extras" is known')
   ensureTools()
   for (const file of [LOADTEST, THREADSERVE]) {
     if (!existsSync(file)) throw new Error(`${path.relative(REPO, file)} is missing: run pnpm build first`)
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   await mkdir(path.join(base, 'root'), { mode: 0o755 })
   await writeFile(path.join(base, 'root', '1k.bin'), randomBytes(1024), { mode: 0o644 })
   await writeFile(path.join(base, 'root', '100k.bin'), randomBytes(100 * 1024), { mode: 0o644 })
-  const workloads = createWorkloads({ hasPython, hasDav })
+  const workloads = selectWorkloads(createWorkloads({ hasPython, hasDav }))
   const samples = new Map<string, Sample[]>()
   let run = 0
   let tools: ToolRow[] = []
@@ -73,23 +73,31 @@ async function main(): Promise<void> {
           const key = `${workload.id}/${server}`
           samples.set(key, [...(samples.get(key) ?? []), sample])
           log(
-            `rep ${rep + 1} ${workload.id.padEnd(8)} ${server.padEnd(15)} ${fmt(sample.requestsPerSec).padStart(7)} req/s  p99 ${fmt(sample.p99Ms, 2)} ms  cpu ${fmt(sample.cpuUsPerRequest)} µs/req  errors ${sample.errors}  non-2xx ${sample.non2xx}`,
+            `rep ${rep + 1} ${workload.id.padEnd(8)} ${server.padEnd(15)} ${fmt(sample.requestsPerSec).padStart(7)} req/s  p99 ${fmt(sample.p99Ms, 2)} ms  cpu ${fmt(sample.cpuUsPerRequest)} µs/req  errors ${sample.errors}  unexpected status ${sample.unexpectedStatus}`,
           )
         }
       }
     }
-    startup = await measureStartup(kit, base, path.join(base, 'root'))
-    largeUpload = await measureLargeUpload(kit, base, path.join(base, 'root'))
-    if (!EXTRAS_ONLY) tools = await compareTools(base)
+    if (ONLY_WORKLOADS === null) {
+      startup = await measureStartup(kit, base, path.join(base, 'root'))
+      largeUpload = await measureLargeUpload(kit, base, path.join(base, 'root'))
+    }
+    if (!EXTRAS_ONLY && ONLY_WORKLOADS === null) tools = await compareTools(base)
   } finally {
     await stopAll()
     await rm(base, { recursive: true, force: true })
   }
 
-  const extras = [...renderStartup(kit, startup), ...renderLargeUpload(kit, largeUpload)]
+  const extras = largeUpload === null ? [] : [...renderStartup(kit, startup), ...renderLargeUpload(kit, largeUpload)]
   if (EXTRAS_ONLY) {
     process.stdout.write(`${['## Machine', '', ...describeMachine(), '', ...extras].join('\n')}\n`)
     log(`BENCH_ONLY=extras: printed only, docs/ left as they were (${fmt((Date.now() - began) / 1000)} s)`)
+    return
+  }
+  if (ONLY_WORKLOADS !== null) {
+    const { markdown } = renderBenchmarks({ workloads, samples, hasDav, extras: [], tools: [], began })
+    process.stdout.write(`${markdown}\n`)
+    log(`BENCH_ONLY=${ONLY_WORKLOADS.join(',')}: printed only, docs/ left as they were`)
     return
   }
   const { markdown, chart } = renderBenchmarks({ workloads, samples, hasDav, extras, tools, began })
@@ -98,6 +106,17 @@ async function main(): Promise<void> {
   await writeFile(path.join(REPO, 'docs/benchmarks.svg'), renderChart(chart))
   process.stdout.write(`${markdown}\n`)
   log(`wrote docs/benchmarks.md and docs/benchmarks.svg in ${fmt((Date.now() - began) / 1000)} s`)
+}
+
+/** The workloads BENCH_ONLY names (all of them when it names none); an unknown id is an error. */
+function selectWorkloads(all: readonly Workload[]): Workload[] {
+  if (ONLY_WORKLOADS === null) return [...all]
+  const known = all.map((workload) => workload.id)
+  const unknown = ONLY_WORKLOADS.filter((id) => !known.includes(id))
+  if (unknown.length > 0 || ONLY_WORKLOADS.length === 0) {
+    throw new Error(`BENCH_ONLY: "extras" or workload ids from ${known.join(', ')}; got "${process.env.BENCH_ONLY}"`)
+  }
+  return all.filter((workload) => ONLY_WORKLOADS?.includes(workload.id))
 }
 
 const onSignal = (): void => {

@@ -18,7 +18,8 @@ export interface Sample {
   readonly peakProcessRssMiB: number
   readonly requests: number
   readonly errors: number
-  readonly non2xx: number
+  /** Responses with another status than the workload expects (any 2xx, or its `expectStatus`). */
+  readonly unexpectedStatus: number
 }
 
 /**
@@ -47,8 +48,9 @@ export async function measureSample(server: ServerId, workload: Workload, base: 
     const cpuAfter = treeCpuSeconds(running.pid)
     clearInterval(sampler)
     sampleRss()
+    const expected = workload.expectStatus
     const ok = Object.entries(report.statusCounts)
-      .filter(([status]) => status.startsWith('2'))
+      .filter(([status]) => (expected === undefined ? status.startsWith('2') : Number(status) === expected))
       .reduce((sum, [, n]) => sum + n, 0)
     return {
       requestsPerSec: report.requestsPerSec,
@@ -59,7 +61,7 @@ export async function measureSample(server: ServerId, workload: Workload, base: 
       peakProcessRssMiB: peakProcessRss,
       requests: report.requests,
       errors: report.errors,
-      non2xx: report.requests - ok,
+      unexpectedStatus: report.requests - ok,
     }
   } finally {
     await stop(running.child)

@@ -9,7 +9,15 @@ export interface Workload {
   readonly path: (server: ServerId) => string
   readonly args: readonly string[]
   readonly servers: readonly ServerId[]
+  /** The status every response should have; unset: any 2xx. */
+  readonly expectStatus?: number
 }
+
+/**
+ * The 16 KiB range the range workload asks for: the fourth of the 100 KiB file's. The load
+ * generator sends one request, built once, so the range is fixed rather than cycling over the file.
+ */
+export const RANGE_16K = 'bytes=49152-65535'
 
 /**
  * Every workload. python's http.server is left out when python3 is missing and of keep-alive (it
@@ -35,6 +43,15 @@ export function createWorkloads(available: { readonly hasPython: boolean; readon
       path: () => '/100k.bin',
       args: ['-c', '32'],
       servers: getServers,
+    },
+    {
+      id: 'get100k-range',
+      title: `GET a 16 KiB range of a 100 KiB file (Range: ${RANGE_16K}), one request per connection, 32 connections`,
+      path: () => '/100k.bin',
+      args: ['-c', '32', '-H', `Range: ${RANGE_16K}`],
+      // node:http's static baseline and python's http.server ignore Range: they would send 100 KiB.
+      servers: ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'nginx'],
+      expectStatus: 206,
     },
     {
       id: 'get1k-ka',

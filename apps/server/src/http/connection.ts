@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { UploadRequest } from '../uploads/upload-request.js'
 import { Exchange, type ExchangeOwner } from './exchange.js'
+import { HeadPrefix } from './head-prefix.js'
 import { HeldBytes, mayKeepAlive } from './keep-alive.js'
 import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
@@ -28,6 +29,8 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   readonly #onClosed: (connection: Connection) => void
   readonly #request = new RequestState()
   readonly #exchange: Exchange
+  /** Tells a HEAD from its first bytes, for answers sent before the request line is whole. */
+  readonly #headPrefix = new HeadPrefix()
   #phase: Phase = Phase.Head
   #headerTimer: NodeJS.Timeout | null = null
   #lingerTimer: NodeJS.Timeout | null = null
@@ -58,9 +61,11 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     return this.#exchange
   }
 
-  /** ExchangeOwner: the request line's method, once read. */
+  /** ExchangeOwner: the request's method: by its head, else its request line, else its first bytes (head-prefix.ts). */
   get requestMethod(): string {
-    return this.#request.head?.method ?? this.#parser.method
+    const head = this.#request.head
+    if (head !== null) return head.method
+    return this.#parser.method || (this.#headPrefix.isHead ? 'HEAD' : '')
   }
 
   /** ExchangeOwner: a response starts; the connection persists after it, or closes. */
@@ -102,6 +107,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
       if (request.keepAlive && request.requestDone && phase !== Phase.Closing) this.#holdNext(chunk)
       return // otherwise lingering (or the rest of a body we refused): drop
     }
+    if (this.#phase === Phase.Head) this.#headPrefix.feed(chunk)
     let step: ParseStep
     try {
       step = this.#parser.push(chunk)
@@ -158,6 +164,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     this.#requests++
     this.#request.reset(socket.bytesWritten)
     this.#parser.reset()
+    this.#headPrefix.reset()
     this.#phase = Phase.Idle
     this.#headerTimer = setTimeout(events.onKeepAliveIdle, this.#services.config.keepAliveTimeoutMs, this)
     const next = this.#next.take()

@@ -103,11 +103,16 @@ async function serveVersion(
     { etag, lastModifiedMs: file.mtimeMs, size: file.size },
   )
   if (outcome.status === 304) {
-    exchange.respond(304, headers, null, 0)
+    // RFC 9110 §8.6: a 304 may carry Content-Length only as the length a 200 would have had; a 0
+    // there is wrong, and a cache that refreshes its stored fields from the 304 would keep it.
+    exchange.respond(304, headers, null, file.size)
     return true
   }
   if (outcome.status === 416) {
-    const unsatisfiable: HeaderList = [['Content-Range', `bytes */${file.size}`], ...cors]
+    // The size is the selected coding's, so the answer varies with Accept-Encoding as a 200 does.
+    const unsatisfiable: HeaderList = exchange.services.config.precompressed
+      ? [['Content-Range', `bytes */${file.size}`], ['Vary', 'Accept-Encoding'], ...cors]
+      : [['Content-Range', `bytes */${file.size}`], ...cors]
     exchange.respondError(416, undefined, unsatisfiable)
     return true
   }
@@ -115,10 +120,6 @@ async function serveVersion(
   const end = outcome.status === 206 ? outcome.range.end : file.size - 1
   const ranged: HeaderList =
     outcome.status === 206 ? [...headers, ['Content-Range', `bytes ${start}-${end}/${file.size}`]] : headers
-  if (!wantBody || file.size === 0) {
-    exchange.respond(outcome.status, ranged, null, end - start + 1)
-    return true
-  }
   if (body !== null) {
     exchange.respond(
       outcome.status,
@@ -137,8 +138,12 @@ async function serveVersion(
     return true
   }
   if (handle === null) return false // another version since the lookup: look again
-  if (exchange.closed) {
+  // HEAD and an empty file send no bytes, but only once the file could be opened: a HEAD gets
+  // the status GET would (RFC 9110 §9.3.2), 403 for a file the server may not read, as nginx,
+  // which opens the file for HEAD too.
+  if (exchange.closed || !wantBody || file.size === 0) {
     await handle.close()
+    if (!exchange.closed) exchange.respond(outcome.status, ranged, null, end - start + 1)
     return true
   }
   const verify = async (open: typeof handle & object): Promise<boolean> => isSameVersion(await open.stat(), file)

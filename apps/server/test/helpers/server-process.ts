@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,6 +31,11 @@ export interface StartOptions {
   readonly args?: readonly string[]
   readonly files?: Readonly<Record<string, string | Buffer>>
   readonly env?: NodeJS.ProcessEnv
+  /**
+   * Run the server as this user (the test runner must be root): its temp dir is handed over to
+   * it first. Root reads every file, so a test of 403 needs a server that is not root.
+   */
+  readonly user?: { readonly uid: number; readonly gid: number }
 }
 
 export async function makeTempDir(prefix = 'threadserve-test-'): Promise<string> {
@@ -46,11 +51,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await writeFile(path.join(root, name), content)
   }
   const logPath = path.join(dir, 'server.log')
+  if (options.user !== undefined) await chownTree(dir, options.user.uid, options.user.gid)
   const args = ['--port', '0', '--workers', '2', '--root', root, '--log', logPath, ...(options.args ?? [])]
   const child = spawn(process.execPath, [SERVER_MAIN, ...args], {
     cwd: dir,
     env: { ...process.env, INIT_CWD: dir, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
   })
   let out = ''
   let err = ''
@@ -97,6 +104,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await rm(dir, { recursive: true, force: true })
       return code
     },
+  }
+}
+
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid)
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    await chown(path.join(entry.parentPath, entry.name), uid, gid)
   }
 }
 
