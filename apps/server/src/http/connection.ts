@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@threadserve/http10-parser'
 import { UploadRequest } from '../uploads/upload-request.js'
+import { answerHealth, isHealthCheck } from './health.js'
 import { HeldBytes, mayKeepAlive, persistsAfter } from './keep-alive.js'
 import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
@@ -232,6 +233,12 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   #onHead(head: RequestHead): void {
     this.#clearHeaderTimer()
     this.#request.head = head
+    // --health-path: answered here, before a pool slot is claimed; logged only with --log-health.
+    if (isHealthCheck(head, this.#services.config.healthPath)) {
+      this.#request.logged = !this.#services.config.logHealth
+      void answerHealth(this)
+      return
+    }
     const slot = this.#services.claimSlot(this)
     if (slot === 'full') {
       this.respondBusy()

@@ -6,6 +6,7 @@ import { WORKER_CONFIG_ENV } from '../common/worker-env.js'
 import { removeTempFiles } from '../uploads/temp-files.js'
 import { describeExit, type FleetMember, hasExited } from './fleet-member.js'
 import { forkWorker } from './fork-worker.js'
+import type { HealthDesk } from './health-desk.js'
 import type { PermitDesk } from './permit-desk.js'
 import { decideRestart, type ExitHistory, NO_EXITS } from './restart-policy.js'
 
@@ -27,6 +28,8 @@ export interface WorkerFleetOptions {
   readonly preforked: ChildProcess | null
   readonly uploadDir: string
   readonly permits: PermitDesk
+  /** Answers the workers' health requests (--health-path). */
+  readonly health: HealthDesk
   /** A one-line event for the operator (stderr). */
   readonly report: (line: string) => void
   /** The workers cannot start: the server must stop. */
@@ -64,6 +67,7 @@ export class WorkerFleet {
   readonly #cleanups = new Set<Promise<number>>()
   #restarts = 0
   #preforked: ChildProcess | null
+  readonly #readyCount = (): number => this.#rotation.length
 
   constructor(options: WorkerFleetOptions) {
     this.#options = options
@@ -223,6 +227,7 @@ export class WorkerFleet {
     }
     this.#slots[id - 1] = member
     this.#options.permits.serve(channel, owner)
+    this.#options.health.serve(channel, this.#readyCount)
     child.on('error', (error) => this.#options.report(`worker ${id}: ${error.message}`))
     child.on('exit', (code, signal) => this.#onExit(member, code, signal))
 

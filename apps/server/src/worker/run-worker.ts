@@ -9,7 +9,7 @@ import { acceptConnections, type TcpHandle } from '../common/tcp-handle.js'
 import { WORKER_ID_ENV } from '../common/worker-env.js'
 import { StaticFiles } from '../files/static-files.js'
 import { Connection } from '../http/connection.js'
-import type { PermitAnswer, WorkerServices } from '../http/services.js'
+import type { HealthReport, PermitAnswer, WorkerServices } from '../http/services.js'
 import { onSharedRead } from '../http/socket-events.js'
 import { socketFromHandle } from './client-socket.js'
 import { receiveSettings } from './receive-settings.js'
@@ -19,6 +19,9 @@ import { SlotPool } from './slot-pool.js'
 // accepts them itself), serves them through its slot pool, and drains on 'shutdown'.
 
 const PERMIT_TIMEOUT_MS = 5000
+// A health check's wait for the supervisor: well under the check timeouts balancers use (HAProxy's
+// and nginx's are seconds), so that a stuck supervisor shows as 503 rather than as a timeout.
+const HEALTH_TIMEOUT_MS = 1000
 const ABORT_CLEANUP_MS = 500 // under the supervisor's 1 s margin past the deadline
 const CACHE_MAX_FILE_BYTES = 256 * 1024
 const CACHE_MAX_BYTES = 32 * 1024 * 1024
@@ -92,6 +95,13 @@ export async function runWorker(): Promise<void> {
     },
     releasePermit(permitId: string): void {
       channel.send({ type: 'permit-release', v: 1, permitId })
+    },
+    async requestHealth(): Promise<HealthReport> {
+      const { status, workers, permitsInUse } = await channel.request(
+        { type: 'health-request', v: 1 },
+        { timeoutMs: HEALTH_TIMEOUT_MS },
+      )
+      return { status, workers, permitsInUse }
     },
     claimSlot: (connection) => slots.claim(connection),
     // A request on a persistent connection is done (--keep-alive); the connection stays.
