@@ -5,7 +5,7 @@ import type { TcpHandle } from '../common/tcp-handle.js'
 import { SERVER_VERSION } from '../common/version.js'
 import { WORKER_CONFIG_ENV } from '../common/worker-env.js'
 import type { Config } from '../config/config.js'
-import { removeTempFiles } from '../uploads/temp-files.js'
+import { sweepTempFiles } from '../uploads/temp-files.js'
 import { inheritedEnvironment } from './fork-worker.js'
 import { HealthDesk } from './health-desk.js'
 import { bindForWorkers, listenAndAccept } from './listener.js'
@@ -60,7 +60,7 @@ export async function runSupervisor(config: Config, preforked: ChildProcess | nu
   })
 
   try {
-    const removed = await removeTempFiles(config.uploadDir)
+    const removed = await sweepTempFiles(config.uploadDir)
     if (removed > 0) report(`removed ${removed} unfinished upload(s) left by an earlier run`)
 
     const permits = new PermitDesk(config.maxPosts)

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os'
 import { connectToWorker, type SendableHandle, type SupervisorMessage } from '@threadserve/ipc-protocol'
 import type { TcpHandle } from '../common/tcp-handle.js'
 import { WORKER_CONFIG_ENV } from '../common/worker-env.js'
-import { removeTempFiles } from '../uploads/temp-files.js'
+import { removeWorkerTempFiles } from '../uploads/temp-files.js'
 import { describeExit, type FleetMember, hasExited } from './fleet-member.js'
 import { forkWorker } from './fork-worker.js'
 import type { HealthDesk } from './health-desk.js'
@@ -295,9 +295,10 @@ export class WorkerFleet {
     member.unsent = []
     for (const client of unsent) this.dispatch(client)
     const returned = this.#options.permits.releaseAll(member.owner)
-    const cleanup = removeTempFiles(this.#options.uploadDir, member.child.pid).finally(() =>
-      this.#cleanups.delete(cleanup),
-    )
+    // A worker whose fork failed has no pid, and so no temp files.
+    const pid = member.child.pid
+    const removing = pid === undefined ? Promise.resolve(0) : removeWorkerTempFiles(this.#options.uploadDir, pid)
+    const cleanup = removing.finally(() => this.#cleanups.delete(cleanup))
     this.#cleanups.add(cleanup)
     const index = member.id - 1
     if (this.#stopping || member.state === 'retiring' || this.#slots[index] !== member) return
