@@ -14,7 +14,7 @@ import path from 'node:path'
 // host name (virtual machines cloned from one memory snapshot share a boot id). Every process of
 // a server computes the same <host>, so no process has to tell another. A sweep removes:
 // - a dead worker's files: our <host> and its pid (the supervisor saw it exit);
-// - at start-up, our <host>'s files whose pid is no longer alive: the earlier run's, never those
+// - at start-up, our <host>'s files whose writer does not run: the earlier run's, never those
 //   of another server running on this host (a pid that is alive is left alone, whoever it is);
 // - at start-up, any temp file, whoever wrote it, untouched for STALE_TEMP_AGE_MS: a host that
 //   crashed and never came back (or a version that named temp files otherwise) leaves files no
