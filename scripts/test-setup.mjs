@@ -3,7 +3,7 @@
 // when they are missing. As root it runs apt-get itself; otherwise through sudo when there is
 // one; else it prints the one command to run and exits 1. Prints nothing to do when all are there.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, existsSync } from 'node:fs'
 import path from 'node:path'
 
 // command -> the Debian package that provides it, and who needs it.
@@ -14,6 +14,13 @@ const TOOLS = [
   { command: 'jq', pkg: 'jq', why: 'logger: JSON lines read by jq' },
   { command: 'haproxy', pkg: 'haproxy', why: 'PROXY protocol and load-balancer tests' },
   { command: 'nginx', pkg: 'nginx-light', why: 'differential Range/conditional tests against nginx' },
+  { command: 'systemd-analyze', pkg: 'systemd', why: 'docs/deploy.md: systemd-analyze verify of its unit' },
+  // A loadable module rather than a command: looked for by its file.
+  {
+    file: '/usr/lib/nginx/modules/ngx_stream_module.so',
+    pkg: 'libnginx-mod-stream',
+    why: 'docs/deploy.md: nginx -t of its stream config',
+  },
 ]
 
 // Debian installs daemons in sbin, which a user's PATH may not include.
@@ -30,11 +37,11 @@ function isInstalled(command) {
   })
 }
 
-const missing = TOOLS.filter((tool) => !isInstalled(tool.command))
+const missing = TOOLS.filter((tool) => (tool.file ? !existsSync(tool.file) : !isInstalled(tool.command)))
 if (missing.length === 0) process.exit(0)
 
 const packages = missing.map((tool) => tool.pkg)
-for (const tool of missing) console.log(`test:setup: ${tool.command} is missing (${tool.why})`)
+for (const tool of missing) console.log(`test:setup: ${tool.command ?? tool.file} is missing (${tool.why})`)
 const install = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${packages.join(' ')}`
 const isRoot = process.getuid?.() === 0
 const hasSudo = !isRoot && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0

@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { ownHostTag } from '../src/uploads/temp-files.js'
 import { exchange, type RawExchange } from '../test/helpers/raw-exchange.js'
 import { makeTempDir, type RunningServer, startServer } from '../test/helpers/server-process.js'
 import { createRandom, type Random, seedFor, sha256, sleep, waitForHealthy } from './helpers/reliability.js'
@@ -136,8 +137,9 @@ test('a server killed outright leaves temp files; the next start removes them an
   const cut = await Promise.all(streaming)
   expect(cut.every((u) => u.name === null)).toBe(true)
   const leftover = (await readdir(uploadDir)).filter((e) => e.startsWith('.upload-'))
-  // And one planted by hand, as a crash at any other moment would leave it.
-  await writeFile(path.join(uploadDir, '.upload-424242-0123456789ab.part'), 'half an upload')
+  // And one planted by hand, as a crash at any other moment would leave it: this host's, its
+  // writer (one of the killed processes) gone.
+  await writeFile(path.join(uploadDir, `.upload-${ownHostTag()}-${server.pid}-0123456789ab.part`), 'half an upload')
 
   const restarted = await start()
   const temp = (await readdir(uploadDir)).filter((e) => e.startsWith('.'))

@@ -39,7 +39,10 @@ export interface Channel<In extends { type: string }, Out extends { type: string
    * const reply = await channel.request({ type: 'permit-request', v: 1 })
    * if (reply.type === 'permit-deny') return respond503(reply.retryAfterSeconds)
    */
-  request<T extends RequestOf<Out>>(message: Omit<T, 'requestId'>, options?: RequestOptions): Promise<ReplyOf<In, T>>
+  request<K extends RequestOf<Out>['type']>(
+    message: RequestMessage<Out, K>,
+    options?: RequestOptions,
+  ): Promise<ReplyOf<In, { type: K }>>
   /**
    * Detaches from the process: no more messages are delivered, `send` returns false and
    * pending requests reject with CLOSED. The IPC pair itself stays open.
@@ -51,6 +54,15 @@ export interface Channel<In extends { type: string }, Out extends { type: string
 
 /** The messages in `Out` that `request` can send: those with a `requestId` and an entry in `REPLY_TYPES`. */
 export type RequestOf<Out> = Extract<Out, { type: RequestType; requestId: number }>
+/**
+ * A request of type `K` as the caller writes it, without its `requestId`. The type is inferred
+ * from the `type` field alone, so that a channel with several request types gives each call the
+ * replies of its own type.
+ */
+export type RequestMessage<Out, K extends string> = { type: K } & Omit<
+  Extract<RequestOf<Out>, { type: K }>,
+  'requestId'
+>
 /** The messages in `In` that answer request `T`. */
 export type ReplyOf<In, T extends { type: RequestType }> = Extract<In, { type: ReplyType<T['type']> }>
 

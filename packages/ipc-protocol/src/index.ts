@@ -3,6 +3,7 @@ export {
   type ChannelOptions,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type ReplyOf,
+  type RequestMessage,
   type RequestOf,
   type RequestOptions,
 } from './channel.js'
@@ -14,6 +15,8 @@ export { isConnectionMessage } from './is-connection-message.js'
 export {
   ConfigureMessage,
   ConnectionMessage,
+  HealthMessage,
+  HealthRequestMessage,
   ListeningMessage,
   ListenMessage,
   LogReopenMessage,

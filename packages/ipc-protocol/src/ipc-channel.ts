@@ -3,6 +3,7 @@ import {
   type ChannelOptions,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type ReplyOf,
+  type RequestMessage,
   type RequestOf,
   type RequestOptions,
 } from './channel.js'
@@ -102,10 +103,10 @@ export class IpcChannel<In extends { type: string }, Out extends { type: string 
     }
   }
 
-  request<T extends RequestOf<Out>>(
-    message: Omit<T, 'requestId'>,
+  request<K extends RequestOf<Out>['type']>(
+    message: RequestMessage<Out, K>,
     options: RequestOptions = {},
-  ): Promise<ReplyOf<In, T>> {
+  ): Promise<ReplyOf<In, { type: K }>> {
     const type = (message as { type: string }).type
     const replyTypes = REPLY_TYPES_BY_REQUEST[type]
     // Both checks guard against our own bugs (the types already rule these out): throw, like assert.
@@ -115,7 +116,7 @@ export class IpcChannel<In extends { type: string }, Out extends { type: string 
     if (this.#closed) return Promise.reject(closedError())
     this.#lastRequestId = (this.#lastRequestId % Number.MAX_SAFE_INTEGER) + 1
     const requestId = this.#lastRequestId
-    return new Promise<ReplyOf<In, T>>((resolve, reject) => {
+    return new Promise<ReplyOf<In, { type: K }>>((resolve, reject) => {
       const timer = Number.isFinite(timeoutMs)
         ? setTimeout(() => this.#settle(requestId, timeoutError(this.#peer.name, timeoutMs)), timeoutMs)
         : undefined

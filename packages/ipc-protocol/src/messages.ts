@@ -97,6 +97,30 @@ export const StatsRequestMessage = z.strictObject({
 })
 export type StatsRequestMessage = z.infer<typeof StatsRequestMessage>
 
+/**
+ * Supervisor -> worker: the answer to `health-request`. `status` is 'ok' while the server can
+ * serve; 'starting' until every worker has been ready once, 'draining' once a stop signal came,
+ * 'no-workers' when none is ready. `workers`: workers ready now; `permitsInUse`: uploads in
+ * progress server-wide.
+ */
+export const HealthMessage = z.strictObject({
+  type: z.literal('health'),
+  v: Version,
+  requestId: Id,
+  status: z.enum(['ok', 'starting', 'draining', 'no-workers']),
+  workers: Count,
+  permitsInUse: Count,
+})
+export type HealthMessage = z.infer<typeof HealthMessage>
+
+/** Worker -> supervisor: ask for the server's health (a load balancer's check); answered by `health`. */
+export const HealthRequestMessage = z.strictObject({
+  type: z.literal('health-request'),
+  v: Version,
+  requestId: Id,
+})
+export type HealthRequestMessage = z.infer<typeof HealthRequestMessage>
+
 /** Worker -> supervisor: started and listening for connections. */
 export const ReadyMessage = z.strictObject({
   type: z.literal('ready'),
@@ -164,6 +188,7 @@ export const SupervisorMessage = z.discriminatedUnion('type', [
   StatsRequestMessage,
   ListenMessage,
   ConfigureMessage,
+  HealthMessage,
 ])
 export type SupervisorMessage = z.infer<typeof SupervisorMessage>
 
@@ -175,6 +200,7 @@ export const WorkerMessage = z.discriminatedUnion('type', [
   StatsMessage,
   ListeningMessage,
   SettingsRequestMessage,
+  HealthRequestMessage,
 ])
 export type WorkerMessage = z.infer<typeof WorkerMessage>
 
@@ -186,9 +212,10 @@ export type WorkerMessage = z.infer<typeof WorkerMessage>
 export const REPLY_TYPES = {
   'permit-request': ['permit-grant', 'permit-deny'],
   'stats-request': ['stats'],
+  'health-request': ['health'],
 } as const satisfies Record<string, readonly string[]>
 
-/** A message type that `Channel.request` can send: 'permit-request' | 'stats-request'. */
+/** A message type that `Channel.request` can send: 'permit-request' | 'stats-request' | 'health-request'. */
 export type RequestType = keyof typeof REPLY_TYPES
 /** The message types that answer request type `R`. */
 export type ReplyType<R extends RequestType> = (typeof REPLY_TYPES)[R][number]

@@ -45,6 +45,16 @@ describe('request', () => {
     expect(await permit).toEqual({ type: 'permit-grant', v: 1, requestId: 1, permitId: 'p-1' })
   })
 
+  test("a worker's health-request resolves with the supervisor's health reply", async () => {
+    const endpoint = new FakeEndpoint()
+    const worker = connectToSupervisor(endpoint as unknown as NodeJS.Process, { onInvalid: () => {} })
+    const reply = worker.request({ type: 'health-request', v: 1 }, { timeoutMs: 1000 })
+    expect(endpoint.sent.map(({ message }) => message)).toEqual([{ type: 'health-request', v: 1, requestId: 1 }])
+    const health = { type: 'health', v: 1, requestId: 1, status: 'draining', workers: 2, permitsInUse: 1 } as const
+    endpoint.deliver(health)
+    expect(await reply).toEqual(health)
+  })
+
   test('rejects with TIMEOUT, and the late reply then goes to on() handlers', async () => {
     const endpoint = new FakeEndpoint()
     const worker = connectToSupervisor(endpoint as unknown as NodeJS.Process, { onInvalid: () => {} })

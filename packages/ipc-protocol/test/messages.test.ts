@@ -6,6 +6,8 @@ import {
   ConnectionMessage,
   decodeSupervisorMessage,
   decodeWorkerMessage,
+  HealthMessage,
+  HealthRequestMessage,
   IpcError,
   isConnectionMessage,
   ListeningMessage,
@@ -183,6 +185,41 @@ const CASES: Case[] = [
       {
         why: 'negative queue',
         value: { type: 'stats', v: 1, requestId: 1, inFlight: 0, queued: -1, served: 0, rssBytes: 1 },
+      },
+    ],
+  },
+  {
+    name: 'health-request',
+    schema: HealthRequestMessage,
+    from: 'worker',
+    valid: [{ type: 'health-request', v: 1, requestId: 0 }],
+    invalid: [
+      { why: 'no requestId', value: { type: 'health-request', v: 1 } },
+      { why: 'negative requestId', value: { type: 'health-request', v: 1, requestId: -1 } },
+    ],
+  },
+  {
+    name: 'health',
+    schema: HealthMessage,
+    from: 'supervisor',
+    valid: [
+      { type: 'health', v: 1, requestId: 1, status: 'ok', workers: 5, permitsInUse: 0 },
+      { type: 'health', v: 1, requestId: 2, status: 'starting', workers: 1, permitsInUse: 0 },
+      { type: 'health', v: 1, requestId: 3, status: 'draining', workers: 5, permitsInUse: 3 },
+      { type: 'health', v: 1, requestId: 4, status: 'no-workers', workers: 0, permitsInUse: 0 },
+    ],
+    invalid: [
+      {
+        why: 'an unknown status',
+        value: { type: 'health', v: 1, requestId: 1, status: 'fine', workers: 1, permitsInUse: 0 },
+      },
+      {
+        why: 'fractional workers',
+        value: { type: 'health', v: 1, requestId: 1, status: 'ok', workers: 1.5, permitsInUse: 0 },
+      },
+      {
+        why: 'negative permitsInUse',
+        value: { type: 'health', v: 1, requestId: 1, status: 'ok', workers: 1, permitsInUse: -1 },
       },
     ],
   },

@@ -13,6 +13,8 @@ export async function requestsAreTypedByTheirReplies(): Promise<void> {
   else permit.retryAfterSeconds satisfies number
   const stats = await supervisor.request({ type: 'stats-request', v: 1 }, { timeoutMs: 1000 })
   stats.rssBytes satisfies number
+  const health = await worker.request({ type: 'health-request', v: 1 }, { timeoutMs: 1000 })
+  health.status satisfies 'ok' | 'starting' | 'draining' | 'no-workers'
   // The reply is still assignable to the channel's incoming union.
   ;(await worker.request({ type: 'permit-request', v: 1 })) satisfies SupervisorMessage
 }

@@ -56,5 +56,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     values[name] = checked.data
   }
   if (values.authAll === true && values.uploadAuth === null) throw new UsageError('--auth-all: needs --upload-auth')
+  if (values.logHealth === true && values.healthPath === '') throw new UsageError('--log-health: needs --health-path')
+  // The upload route (http/router.ts; not imported: the supervisor loads no request-serving code)
+  // answers GET with its page and POST with uploads: a health check cannot share it.
+  if (values.healthPath === '/upload') throw new UsageError('--health-path: /upload is the upload route')
   return { kind: 'run', config: parseConfig(values) }
 }

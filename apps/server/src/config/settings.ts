@@ -20,7 +20,7 @@ export type SettingKind =
   | 'credentials'
 
 /** The --help sections, in order. */
-export const SETTING_GROUPS = ['serving', 'uploads', 'limits', 'logging', 'processes'] as const
+export const SETTING_GROUPS = ['serving', 'uploads', 'limits', 'logging', 'processes', 'production'] as const
 export type SettingGroup = (typeof SETTING_GROUPS)[number]
 
 export interface Setting<T> {
@@ -56,6 +56,12 @@ const CORS_ORIGIN = z
       "expected '*' or an origin such as https://example.com",
     ),
   )
+
+// --health-path: '' (off) or an absolute path of RFC 3986 pchars without '%', so that the raw
+// request target can be compared with it as it is, never decoded.
+const HEALTH_PATH = z
+  .string()
+  .check(z.regex(/^(|\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)$/, "expected a path such as '/healthz' (no '%', '?' or spaces)"))
 
 const CREDENTIALS = z.nullable(z.array(z.strictObject({ user: z.string(), hash: z.string() })))
 
@@ -331,6 +337,38 @@ export const SETTINGS = {
     fallback: '',
     help: 'write the supervisor pid here, locked against a second server',
     value: z.nullable(NON_EMPTY),
+  },
+  proxyProtocol: {
+    flag: 'proxy-protocol',
+    kind: 'boolean',
+    group: 'production',
+    fallback: 'false',
+    help: "every connection starts with a PROXY protocol header (v1 or v2, from HAProxy or nginx); its address is the client's. Without one: closed",
+    value: FLAG,
+  },
+  healthPath: {
+    flag: 'health-path',
+    kind: 'text',
+    group: 'production',
+    fallback: '',
+    help: 'answer GET/HEAD of this path with JSON health: 200 while serving, 503 while starting or draining (takes no pool slot, permit or credentials)',
+    value: HEALTH_PATH,
+  },
+  logHealth: {
+    flag: 'log-health',
+    kind: 'boolean',
+    group: 'production',
+    fallback: 'false',
+    help: 'with --health-path: write health checks to the access log (left out by default)',
+    value: FLAG,
+  },
+  drainDelayMs: {
+    flag: 'drain-delay',
+    kind: 'duration',
+    group: 'production',
+    fallback: '0',
+    help: 'on SIGTERM: keep serving this long with health checks at 503, so that load balancers move clients away, then stop',
+    value: between(0, MAX_TIMER_MS),
   },
 } as const satisfies Record<string, Setting<unknown>>
 

@@ -3,7 +3,9 @@ import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@th
 import { UploadRequest } from '../uploads/upload-request.js'
 import { Exchange, type ExchangeOwner } from './exchange.js'
 import { HeadPrefix } from './head-prefix.js'
+import { answerHealth, isHealthCheck } from './health.js'
 import { HeldBytes, mayKeepAlive } from './keep-alive.js'
+import { ProxyPreamble } from './proxy-preamble.js'
 import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
 import type { WorkerServices } from './services.js'
@@ -31,6 +33,8 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   readonly #exchange: Exchange
   /** Tells a HEAD from its first bytes, for answers sent before the request line is whole. */
   readonly #headPrefix = new HeadPrefix()
+  /** --proxy-protocol: the load balancer's header, read before the request. */
+  #preamble: ProxyPreamble<Socket> | null = null
   #phase: Phase = Phase.Head
   #headerTimer: NodeJS.Timeout | null = null
   #lingerTimer: NodeJS.Timeout | null = null
@@ -63,9 +67,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
 
   /** ExchangeOwner: the request's method: by its head, else its request line, else its first bytes (head-prefix.ts). */
   get requestMethod(): string {
-    const head = this.#request.head
-    if (head !== null) return head.method
-    return this.#parser.method || (this.#headPrefix.isHead ? 'HEAD' : '')
+    return this.#request.head?.method || this.#parser.method || (this.#headPrefix.isHead ? 'HEAD' : '')
   }
 
   /** ExchangeOwner: a response starts; the connection persists after it, or closes. */
@@ -87,6 +89,9 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     socket.setNoDelay(true)
     socket.setTimeout(this.#services.config.bodyTimeoutMs, events.onSocketTimeout)
     this.#headerTimer = setTimeout(events.onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
+    if (this.#services.config.proxyProtocol) {
+      this.#preamble = new ProxyPreamble(this.#services.config.headerTimeoutMs, events.destroySocket, socket)
+    }
     socket.resume()
   }
 
@@ -99,6 +104,11 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
 
   /** Bytes from the client, valid only during this call (the worker's shared read buffer): kept ones are copied. */
   handleData(chunk: Buffer): void {
+    if (this.#preamble?.reading) {
+      const rest = this.#readPreamble(this.#preamble, chunk)
+      if (rest === null) return
+      chunk = rest
+    }
     const phase = this.#phase
     const request = this.#request
     if (phase === Phase.Idle) this.#beginNextRequest()
@@ -124,6 +134,15 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     if (head !== null) this.#onHead(head)
     if (body !== null && body.length > 0) this.#onBody(body)
     if (done) this.#onBodyEnd()
+  }
+
+  /** --proxy-protocol: the request's first bytes once the header is whole; a bad one closes, unanswered. */
+  #readPreamble(preamble: ProxyPreamble<Socket>, chunk: Buffer): Buffer | null {
+    const step = preamble.push(chunk)
+    if (step.kind === 'failed') this.#socket.destroy()
+    if (step.kind !== 'complete') return null
+    if (step.clientAddress !== null) this.#exchange.clientAddress = step.clientAddress
+    return step.rest.length > 0 ? step.rest : null
   }
 
   #wantsBytes(phase: Phase): boolean {
@@ -184,6 +203,11 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
 
   /** The client will send nothing more: fine once the request is complete, an error before. */
   handleEnd(): void {
+    if (this.#preamble?.reading) {
+      this.#preamble.close() // cut short: counted, and nothing to answer
+      this.#socket.destroy()
+      return
+    }
     this.#peerEnded = true
     const phase = this.#phase
     const request = this.#request
@@ -230,6 +254,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   }
 
   handleClose(): void {
+    this.#preamble?.close()
     this.#exchange.stopWatching()
     this.#clearHeaderTimer()
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer)
@@ -248,6 +273,12 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   #onHead(head: RequestHead): void {
     this.#clearHeaderTimer()
     this.#request.head = head
+    // --health-path: answered here, before a pool slot is claimed; logged only with --log-health.
+    if (isHealthCheck(head, this.#services.config.healthPath)) {
+      this.#request.logged = !this.#services.config.logHealth
+      void answerHealth(this)
+      return
+    }
     const slot = this.#services.claimSlot(this)
     if (slot === 'full') {
       this.#exchange.respondBusy()

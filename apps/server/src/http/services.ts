@@ -10,6 +10,15 @@ import type { StaticFiles } from '../files/static-files.js'
 /** The route that stores uploads (POST) and serves the upload page (GET). */
 export const UPLOAD_ROUTE = '/upload'
 
+/** The supervisor's answer to a health check (--health-path). */
+export interface HealthReport {
+  readonly status: 'ok' | 'starting' | 'draining' | 'no-workers'
+  /** Workers ready now. */
+  readonly workers: number
+  /** Uploads in progress server-wide. */
+  readonly permitsInUse: number
+}
+
 export type PermitAnswer = { granted: true; permitId: string } | { granted: false; retryAfterSeconds: number }
 
 /** What a worker gives each connection: settings, the log, the file resolver and the permit desk. */
@@ -31,6 +40,8 @@ export interface WorkerServices {
   /** An upload permit from the supervisor, for an upload from `client` (its address). */
   requestPermit(client: string): Promise<PermitAnswer>
   releasePermit(permitId: string): void
+  /** The server's health, from the supervisor; rejects when it does not answer in time. */
+  requestHealth(): Promise<HealthReport>
   /**
    * A pool slot for a request whose head is complete: 'granted' now, 'queued' (slotGranted()
    * is called later), or 'full' (503). Reading a head holds no slot, so idle clients cannot

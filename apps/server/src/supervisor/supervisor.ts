@@ -5,8 +5,9 @@ import type { TcpHandle } from '../common/tcp-handle.js'
 import { SERVER_VERSION } from '../common/version.js'
 import { WORKER_CONFIG_ENV } from '../common/worker-env.js'
 import type { Config } from '../config/config.js'
-import { removeTempFiles } from '../uploads/temp-files.js'
+import { sweepTempFiles } from '../uploads/temp-files.js'
 import { inheritedEnvironment } from './fork-worker.js'
+import { HealthDesk } from './health-desk.js'
 import { bindForWorkers, listenAndAccept } from './listener.js'
 import { PermitDesk } from './permit-desk.js'
 import { lockPidFile } from './pid-file.js'
@@ -14,9 +15,10 @@ import { checkStartup } from './preflight.js'
 import { WorkerFleet } from './worker-fleet.js'
 
 // The supervisor: listens, accepts with pauseOnConnect, and hands each socket to a worker; holds
-// the server-wide upload permits; restarts workers; and owns the signals (SIGINT/SIGTERM drain,
-// SIGHUP log reopen + rolling worker replacement, SIGUSR2 prints a stats line with every
-// worker's own figures, asked for with stats-request).
+// the server-wide upload permits and the health the workers report to load balancers; restarts
+// workers; and owns the signals (SIGINT/SIGTERM drain, after --drain-delay for SIGTERM; SIGHUP log
+// reopen + rolling worker replacement; SIGUSR2 prints a stats line with every worker's own
+// figures, asked for with stats-request).
 
 // SIGUSR2 waits this long for each worker's own figures.
 const STATS_TIMEOUT_MS = 500
@@ -63,10 +65,11 @@ export async function runSupervisor(config: Config, preforked: ChildProcess | nu
   })
 
   try {
-    const removed = await removeTempFiles(config.uploadDir)
+    const removed = await sweepTempFiles(config.uploadDir)
     if (removed > 0) report(`removed ${removed} unfinished upload(s) left by an earlier run`)
 
     const permits = new PermitDesk(config.maxPosts, permitsPerClient(config))
+    const health = new HealthDesk(() => permits.inUse)
     let dispatch = (client: TcpHandle): void => {
       client.close()
     }
@@ -80,6 +83,7 @@ export async function runSupervisor(config: Config, preforked: ChildProcess | nu
       preforked,
       uploadDir: config.uploadDir,
       permits,
+      health,
       graceMs: config.shutdownGraceMs,
       listenHandle: listener.sharedHandle,
       report,
@@ -91,16 +95,36 @@ export async function runSupervisor(config: Config, preforked: ChildProcess | nu
     })
     dispatch = (client) => fleet.dispatch(client)
     let stopping = false
+    let drainTimer: NodeJS.Timeout | null = null
+    const shutDown = (signal: string): void => {
+      drainTimer = null
+      report(`${signal}: finishing in-flight requests (up to ${config.shutdownGraceMs} ms)`)
+      listener.close()
+      void fleet.stop(Date.now() + config.shutdownGraceMs).then(() => resolveExit(0))
+    }
     const stop = (signal: string): void => {
+      if (drainTimer !== null) {
+        // A second signal during the drain delay: the operator wants it over, gracefully still.
+        clearTimeout(drainTimer)
+        shutDown(signal)
+        return
+      }
       if (stopping) {
         report(`${signal} again: exiting now`)
         releasePidFile()
         process.exit(1)
       }
       stopping = true
-      report(`${signal}: finishing in-flight requests (up to ${config.shutdownGraceMs} ms)`)
-      listener.close()
-      void fleet.stop(Date.now() + config.shutdownGraceMs).then(() => resolveExit(0))
+      health.drain()
+      // --drain-delay: health checks fail at once, but clients keep being served until the load
+      // balancers have noticed (their check interval times the failures they wait for) and send
+      // no more. Only SIGTERM, what service managers send: Ctrl-C at a terminal stops at once.
+      if (signal === 'SIGTERM' && config.drainDelayMs > 0) {
+        report(`SIGTERM: health checks answer 503; serving for ${config.drainDelayMs} ms more before stopping`)
+        drainTimer = setTimeout(shutDown, config.drainDelayMs, signal)
+        return
+      }
+      shutDown(signal)
     }
     process.on('SIGINT', () => stop('SIGINT'))
     process.on('SIGTERM', () => stop('SIGTERM'))
@@ -119,7 +143,11 @@ export async function runSupervisor(config: Config, preforked: ChildProcess | nu
     })
     // Signal handlers are in place before anyone can learn our port: a SIGUSR2 or SIGTERM sent
     // the moment the line below appears must not meet the default action (terminate).
-    const failedEarly = await Promise.race([fleet.start().then(() => null), exited])
+    const started = fleet.start().then(() => {
+      health.started()
+      return null
+    })
+    const failedEarly = await Promise.race([started, exited])
     if (failedEarly !== null) return failedEarly
     process.stdout.write(
       `ThreadServe ${SERVER_VERSION} listening on ${urlOf(listener.address)} ` +

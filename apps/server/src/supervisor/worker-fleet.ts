@@ -3,9 +3,10 @@ import { availableParallelism } from 'node:os'
 import { connectToWorker, type SendableHandle, type SupervisorMessage } from '@threadserve/ipc-protocol'
 import type { TcpHandle } from '../common/tcp-handle.js'
 import { WORKER_CONFIG_ENV } from '../common/worker-env.js'
-import { removeTempFiles } from '../uploads/temp-files.js'
+import { removeWorkerTempFiles } from '../uploads/temp-files.js'
 import { describeExit, type FleetMember, hasExited } from './fleet-member.js'
 import { forkWorker } from './fork-worker.js'
+import type { HealthDesk } from './health-desk.js'
 import type { PermitDesk } from './permit-desk.js'
 import { decideRestart, type ExitHistory, NO_EXITS } from './restart-policy.js'
 
@@ -27,6 +28,8 @@ export interface WorkerFleetOptions {
   readonly preforked: ChildProcess | null
   readonly uploadDir: string
   readonly permits: PermitDesk
+  /** Answers the workers' health requests (--health-path). */
+  readonly health: HealthDesk
   /** A one-line event for the operator (stderr). */
   readonly report: (line: string) => void
   /** The workers cannot start: the server must stop. */
@@ -64,6 +67,7 @@ export class WorkerFleet {
   readonly #cleanups = new Set<Promise<number>>()
   #restarts = 0
   #preforked: ChildProcess | null
+  readonly #readyCount = (): number => this.#rotation.length
 
   constructor(options: WorkerFleetOptions) {
     this.#options = options
@@ -223,6 +227,7 @@ export class WorkerFleet {
     }
     this.#slots[id - 1] = member
     this.#options.permits.serve(channel, owner)
+    this.#options.health.serve(channel, this.#readyCount)
     child.on('error', (error) => this.#options.report(`worker ${id}: ${error.message}`))
     child.on('exit', (code, signal) => this.#onExit(member, code, signal))
 
@@ -290,9 +295,10 @@ export class WorkerFleet {
     member.unsent = []
     for (const client of unsent) this.dispatch(client)
     const returned = this.#options.permits.releaseAll(member.owner)
-    const cleanup = removeTempFiles(this.#options.uploadDir, member.child.pid).finally(() =>
-      this.#cleanups.delete(cleanup),
-    )
+    // A worker whose fork failed has no pid, and so no temp files.
+    const pid = member.child.pid
+    const removing = pid === undefined ? Promise.resolve(0) : removeWorkerTempFiles(this.#options.uploadDir, pid)
+    const cleanup = removing.finally(() => this.#cleanups.delete(cleanup))
     this.#cleanups.add(cleanup)
     const index = member.id - 1
     if (this.#stopping || member.state === 'retiring' || this.#slots[index] !== member) return

@@ -10,7 +10,7 @@ import { WORKER_ID_ENV } from '../common/worker-env.js'
 import { StaticFiles } from '../files/static-files.js'
 import { Connection } from '../http/connection.js'
 import { isLoopbackBinding } from '../http/request-guards.js'
-import type { PermitAnswer, WorkerServices } from '../http/services.js'
+import type { HealthReport, PermitAnswer, WorkerServices } from '../http/services.js'
 import { onSharedRead } from '../http/socket-events.js'
 import { socketFromHandle } from './client-socket.js'
 import { receiveSettings } from './receive-settings.js'
@@ -20,6 +20,9 @@ import { SlotPool } from './slot-pool.js'
 // accepts them itself), serves them through its slot pool, and drains on 'shutdown'.
 
 const PERMIT_TIMEOUT_MS = 5000
+// A health check's wait for the supervisor: well under the check timeouts balancers use (HAProxy's
+// and nginx's are seconds), so that a stuck supervisor shows as 503 rather than as a timeout.
+const HEALTH_TIMEOUT_MS = 1000
 const ABORT_CLEANUP_MS = 500 // under the supervisor's 1 s margin past the deadline
 const CACHE_MAX_FILE_BYTES = 256 * 1024
 const CACHE_MAX_BYTES = 32 * 1024 * 1024
@@ -98,6 +101,13 @@ export async function runWorker(): Promise<void> {
     },
     releasePermit(permitId: string): void {
       channel.send({ type: 'permit-release', v: 1, permitId })
+    },
+    async requestHealth(): Promise<HealthReport> {
+      const { status, workers, permitsInUse } = await channel.request(
+        { type: 'health-request', v: 1 },
+        { timeoutMs: HEALTH_TIMEOUT_MS },
+      )
+      return { status, workers, permitsInUse }
     },
     claimSlot: (connection) => slots.claim(connection),
     // A request is answered (its response handed to the kernel); the connection may stay.
