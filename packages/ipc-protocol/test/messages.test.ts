@@ -2,236 +2,27 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import type * as z from 'zod/mini'
 import {
-  ConfigureMessage,
   ConnectionMessage,
-  decodeSupervisorMessage,
   decodeWorkerMessage,
-  HealthMessage,
-  HealthRequestMessage,
   IpcError,
   isConnectionMessage,
-  ListeningMessage,
-  ListenMessage,
-  LogReopenMessage,
-  PermitDenyMessage,
-  PermitGrantMessage,
-  PermitReleaseMessage,
-  PermitRequestMessage,
   PROTOCOL_VERSION,
   REPLY_TYPES,
-  ReadyMessage,
-  SettingsRequestMessage,
-  ShutdownMessage,
-  StatsMessage,
-  StatsRequestMessage,
   SupervisorMessage,
   WorkerMessage,
 } from '../src/index.js'
 
-type Direction = 'supervisor' | 'worker'
-type Sample = Record<string, unknown>
+import {
+  DECODE,
+  type Direction,
+  INVALID,
+  KNOWN_TYPES,
+  OTHER,
+  type Sample,
+  UNION,
+  VALID,
+} from './fixtures/message-cases.js'
 
-const UNION = { supervisor: SupervisorMessage, worker: WorkerMessage } as const
-const DECODE = { supervisor: decodeSupervisorMessage, worker: decodeWorkerMessage } as const
-const OTHER = { supervisor: 'worker', worker: 'supervisor' } as const
-
-interface Case {
-  name: string
-  schema: z.ZodMiniType
-  from: Direction
-  valid: Sample[]
-  invalid: { why: string; value: Sample }[]
-}
-
-const CASES: Case[] = [
-  {
-    name: 'connection',
-    schema: ConnectionMessage,
-    from: 'supervisor',
-    valid: [
-      { type: 'connection', v: 1, id: 0, acceptedAt: 0 },
-      { type: 'connection', v: 1, id: Number.MAX_SAFE_INTEGER, acceptedAt: 1_732_560_000_000.25 },
-    ],
-    invalid: [
-      { why: 'negative id', value: { type: 'connection', v: 1, id: -1, acceptedAt: 1 } },
-      { why: 'fractional id', value: { type: 'connection', v: 1, id: 1.5, acceptedAt: 1 } },
-      { why: 'unsafe integer id', value: { type: 'connection', v: 1, id: 2 ** 53, acceptedAt: 1 } },
-      { why: 'negative acceptedAt', value: { type: 'connection', v: 1, id: 1, acceptedAt: -1 } },
-      { why: 'NaN acceptedAt', value: { type: 'connection', v: 1, id: 1, acceptedAt: Number.NaN } },
-      { why: 'infinite acceptedAt', value: { type: 'connection', v: 1, id: 1, acceptedAt: Number.POSITIVE_INFINITY } },
-      { why: 'numeric string id', value: { type: 'connection', v: 1, id: '1', acceptedAt: 1 } },
-    ],
-  },
-  {
-    name: 'permit-grant',
-    schema: PermitGrantMessage,
-    from: 'supervisor',
-    valid: [{ type: 'permit-grant', v: 1, requestId: 1, permitId: 'p' }],
-    invalid: [
-      { why: 'empty permitId', value: { type: 'permit-grant', v: 1, requestId: 1, permitId: '' } },
-      { why: 'permitId over 128', value: { type: 'permit-grant', v: 1, requestId: 1, permitId: 'x'.repeat(129) } },
-    ],
-  },
-  {
-    name: 'permit-deny',
-    schema: PermitDenyMessage,
-    from: 'supervisor',
-    valid: [
-      { type: 'permit-deny', v: 1, requestId: 1, retryAfterSeconds: 0 },
-      { type: 'permit-deny', v: 1, requestId: 7, retryAfterSeconds: 120 },
-    ],
-    invalid: [
-      { why: 'fractional retry', value: { type: 'permit-deny', v: 1, requestId: 1, retryAfterSeconds: 0.5 } },
-      { why: 'negative retry', value: { type: 'permit-deny', v: 1, requestId: 1, retryAfterSeconds: -1 } },
-    ],
-  },
-  {
-    name: 'shutdown',
-    schema: ShutdownMessage,
-    from: 'supervisor',
-    valid: [{ type: 'shutdown', v: 1, deadline: 1_732_560_010_000 }],
-    invalid: [{ why: 'deadline as a date string', value: { type: 'shutdown', v: 1, deadline: '2024-11-25' } }],
-  },
-  {
-    name: 'log-reopen',
-    schema: LogReopenMessage,
-    from: 'supervisor',
-    valid: [{ type: 'log-reopen', v: 1 }],
-    invalid: [{ why: 'v as a string', value: { type: 'log-reopen', v: '1' } }],
-  },
-  {
-    name: 'listening',
-    schema: ListeningMessage,
-    from: 'worker',
-    valid: [{ type: 'listening', v: 1 }],
-    invalid: [{ why: 'an unknown field', value: { type: 'listening', v: 1, port: 8080 } }],
-  },
-  {
-    name: 'listen',
-    schema: ListenMessage,
-    from: 'supervisor',
-    valid: [{ type: 'listen', v: 1 }],
-    invalid: [
-      { why: 'an unknown field', value: { type: 'listen', v: 1, port: 8080 } },
-      { why: 'version 2', value: { type: 'listen', v: 2 } },
-    ],
-  },
-  {
-    name: 'configure',
-    schema: ConfigureMessage,
-    from: 'supervisor',
-    valid: [
-      { type: 'configure', v: 1, settings: '{"root":"/srv"}' },
-      { type: 'configure', v: 1, settings: '{}' },
-    ],
-    invalid: [
-      { why: 'no settings', value: { type: 'configure', v: 1 } },
-      { why: 'settings not text', value: { type: 'configure', v: 1, settings: { root: '/srv' } } },
-      { why: 'settings too short to be a JSON object', value: { type: 'configure', v: 1, settings: '' } },
-      { why: 'settings over 1 MiB', value: { type: 'configure', v: 1, settings: `"${'x'.repeat(1024 * 1024)}"` } },
-      { why: 'an unknown field', value: { type: 'configure', v: 1, settings: '{}', extra: 1 } },
-    ],
-  },
-  {
-    name: 'settings-request',
-    schema: SettingsRequestMessage,
-    from: 'worker',
-    valid: [{ type: 'settings-request', v: 1 }],
-    invalid: [{ why: 'an unknown field', value: { type: 'settings-request', v: 1, id: 1 } }],
-  },
-  {
-    name: 'stats-request',
-    schema: StatsRequestMessage,
-    from: 'supervisor',
-    valid: [{ type: 'stats-request', v: 1, requestId: 3 }],
-    invalid: [{ why: 'null requestId', value: { type: 'stats-request', v: 1, requestId: null } }],
-  },
-  {
-    name: 'ready',
-    schema: ReadyMessage,
-    from: 'worker',
-    valid: [{ type: 'ready', v: 1, workerId: 0, pid: 1 }],
-    invalid: [
-      { why: 'pid 0', value: { type: 'ready', v: 1, workerId: 0, pid: 0 } },
-      { why: 'negative workerId', value: { type: 'ready', v: 1, workerId: -2, pid: 10 } },
-    ],
-  },
-  {
-    name: 'permit-request',
-    schema: PermitRequestMessage,
-    from: 'worker',
-    valid: [
-      { type: 'permit-request', v: 1, requestId: 0 },
-      { type: 'permit-request', v: 1, requestId: 1, client: '127.0.0.2' },
-    ],
-    invalid: [
-      { why: 'fractional requestId', value: { type: 'permit-request', v: 1, requestId: 0.1 } },
-      { why: 'empty client', value: { type: 'permit-request', v: 1, requestId: 1, client: '' } },
-    ],
-  },
-  {
-    name: 'permit-release',
-    schema: PermitReleaseMessage,
-    from: 'worker',
-    valid: [{ type: 'permit-release', v: 1, permitId: '4f1c-1' }],
-    invalid: [{ why: 'empty permitId', value: { type: 'permit-release', v: 1, permitId: '' } }],
-  },
-  {
-    name: 'stats',
-    schema: StatsMessage,
-    from: 'worker',
-    valid: [{ type: 'stats', v: 1, requestId: 1, inFlight: 0, queued: 0, served: 1e9, rssBytes: 52_428_800 }],
-    invalid: [
-      {
-        why: 'negative queue',
-        value: { type: 'stats', v: 1, requestId: 1, inFlight: 0, queued: -1, served: 0, rssBytes: 1 },
-      },
-    ],
-  },
-  {
-    name: 'health-request',
-    schema: HealthRequestMessage,
-    from: 'worker',
-    valid: [{ type: 'health-request', v: 1, requestId: 0 }],
-    invalid: [
-      { why: 'no requestId', value: { type: 'health-request', v: 1 } },
-      { why: 'negative requestId', value: { type: 'health-request', v: 1, requestId: -1 } },
-    ],
-  },
-  {
-    name: 'health',
-    schema: HealthMessage,
-    from: 'supervisor',
-    valid: [
-      { type: 'health', v: 1, requestId: 1, status: 'ok', workers: 5, permitsInUse: 0 },
-      { type: 'health', v: 1, requestId: 2, status: 'starting', workers: 1, permitsInUse: 0 },
-      { type: 'health', v: 1, requestId: 3, status: 'draining', workers: 5, permitsInUse: 3 },
-      { type: 'health', v: 1, requestId: 4, status: 'no-workers', workers: 0, permitsInUse: 0 },
-    ],
-    invalid: [
-      {
-        why: 'an unknown status',
-        value: { type: 'health', v: 1, requestId: 1, status: 'fine', workers: 1, permitsInUse: 0 },
-      },
-      {
-        why: 'fractional workers',
-        value: { type: 'health', v: 1, requestId: 1, status: 'ok', workers: 1.5, permitsInUse: 0 },
-      },
-      {
-        why: 'negative permitsInUse',
-        value: { type: 'health', v: 1, requestId: 1, status: 'ok', workers: 1, permitsInUse: -1 },
-      },
-    ],
-  },
-]
-
-const VALID = CASES.flatMap(({ name, schema, from, valid }) => valid.map((value) => ({ name, schema, from, value })))
-const INVALID = CASES.flatMap(({ name, schema, from, invalid }) =>
-  invalid.map(({ why, value }) => ({ name: `${name}: ${why}`, schema, from, value })),
-)
-const KNOWN_TYPES = new Set(CASES.map(({ name }) => name))
-
-// A value whose JS type differs from `like`'s (null counts as its own type).
 function otherTypeThan(like: unknown): fc.Arbitrary<unknown> {
   const kind = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value)
   return fc.anything().filter((value) => kind(value) !== kind(like))
