@@ -39,3 +39,8 @@ test('without --upload-auth nothing needs credentials', () => {
     expect(needsCredentials(method, '/upload', { authEnabled: false, authAll: true })).toBe(false)
   }
 })
+
+test('OPTIONS is a preflight only with --cors', () => {
+  expect(routeRequest('OPTIONS', '/a.txt', true)).toEqual({ kind: 'preflight' })
+  expect(routeRequest('OPTIONS', '/a.txt', false)).toEqual({ kind: 'method-not-allowed', allow: 'GET, HEAD' })
+})

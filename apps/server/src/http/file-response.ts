@@ -181,16 +181,37 @@ function fileHeaders(
 
 const NO_HEADERS: HeaderList = []
 
+// Response headers a script on another origin may read besides the CORS-safelisted ones (Fetch
+// standard): what it needs to revalidate and to resume (ETag, Content-Range).
+const EXPOSED = 'ETag, Content-Range, Accept-Ranges, Content-Encoding'
+
 /** --cors: who may read our answers from another origin (the Fetch standard's CORS protocol). */
 export function corsHeaders(services: WorkerServices): HeaderList {
   const origin = services.config.cors
   if (origin === '') return NO_HEADERS
   return origin === '*'
-    ? [['Access-Control-Allow-Origin', '*']]
+    ? [
+        ['Access-Control-Allow-Origin', '*'],
+        ['Access-Control-Expose-Headers', EXPOSED],
+      ]
     : [
         ['Access-Control-Allow-Origin', origin],
+        ['Access-Control-Expose-Headers', EXPOSED],
         ['Vary', 'Origin'],
       ]
+}
+
+/**
+ * --cors: the answer to a preflight (OPTIONS with Access-Control-Request-Method): GET and HEAD
+ * may be sent, with the request headers a file download uses (ranges and revalidation).
+ */
+export function preflightHeaders(services: WorkerServices): HeaderList {
+  return [
+    ...corsHeaders(services),
+    ['Access-Control-Allow-Methods', 'GET, HEAD'],
+    ['Access-Control-Allow-Headers', 'Range, If-Range, If-None-Match, If-Modified-Since'],
+    ['Access-Control-Max-Age', 600],
+  ]
 }
 
 /** `--list`: a directory without index.html, as HTML or JSON (browser/directory-listing.ts). */

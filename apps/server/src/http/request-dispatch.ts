@@ -1,7 +1,7 @@
 import { type ParsedTarget, ParseError, parseTarget, type RequestHead } from '@threadserve/http10-parser'
 import { BASIC_CHALLENGE, type BasicAuthenticator, type Verdict } from '../auth/basic-auth.js'
 import { UPLOAD_PAGE } from '../browser/upload-page.js'
-import { type FileExchange, serveFile } from './file-response.js'
+import { type FileExchange, preflightHeaders, serveFile } from './file-response.js'
 import { checkHost, isCrossSite } from './request-guards.js'
 import { needsCredentials, routeRequest } from './router.js'
 
@@ -80,7 +80,7 @@ async function authorize(
 
 function route(connection: DispatchTarget, head: RequestHead, target: ParsedTarget): void {
   const exchange = connection.exchange
-  const chosen = routeRequest(head.method, target.pathname)
+  const chosen = routeRequest(head.method, target.pathname, exchange.services.config.cors !== '')
   const wantBody = head.method === 'GET'
   switch (chosen.kind) {
     case 'upload-page':
@@ -93,6 +93,9 @@ function route(connection: DispatchTarget, head: RequestHead, target: ParsedTarg
       return
     case 'upload':
       connection.beginUpload(head)
+      return
+    case 'preflight':
+      exchange.respond(204, preflightHeaders(exchange.services), null)
       return
     case 'method-not-allowed':
       exchange.respondError(405, undefined, [['Allow', chosen.allow]])

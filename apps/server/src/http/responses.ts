@@ -8,8 +8,8 @@ const NO_HEADERS: HeaderList = []
 
 /**
  * The head of every response this server sends: HTTP/1.0 (also to HTTP/1.1 clients), with Date,
- * Server, Content-Length and `Connection: close`, or `Connection: keep-alive` when the connection
- * stays open for another request (`--keep-alive`, see keep-alive.ts).
+ * Server, Content-Length (not on a 204) and `Connection: close`, or `Connection: keep-alive`
+ * when the connection stays open for another request (`--keep-alive`, see keep-alive.ts).
  */
 export function responseHead(
   status: number,
@@ -17,12 +17,22 @@ export function responseHead(
   headers: HeaderList = NO_HEADERS,
   keepAlive = false,
 ): string {
+  const connection = keepAlive ? 'keep-alive' : 'close'
+  // RFC 9110 §8.6: a 204 has no content and must not send Content-Length.
+  if (status === 204) {
+    return formatResponseHead(status, [
+      ['Date', httpDateNow()],
+      ['Server', SERVER_HEADER],
+      ...headers,
+      ['Connection', connection],
+    ])
+  }
   return formatResponseHead(status, [
     ['Date', httpDateNow()],
     ['Server', SERVER_HEADER],
     ...headers,
     ['Content-Length', contentLength],
-    ['Connection', keepAlive ? 'keep-alive' : 'close'],
+    ['Connection', connection],
   ])
 }
 

@@ -8,6 +8,8 @@ export type Route =
   | { readonly kind: 'upload-page' }
   | { readonly kind: 'file' }
   | { readonly kind: 'upload' }
+  /** --cors: a browser's CORS preflight (OPTIONS), answered 204 with what may be asked. */
+  | { readonly kind: 'preflight' }
   /** 405, with the methods the path does allow (RFC 9110 §15.5.6 requires `Allow`). */
   | { readonly kind: 'method-not-allowed'; readonly allow: string }
 
@@ -21,12 +23,14 @@ export interface RouteOptions {
 const UPLOAD_PAGE: Route = { kind: 'upload-page' }
 const FILE: Route = { kind: 'file' }
 const UPLOAD: Route = { kind: 'upload' }
+const PREFLIGHT: Route = { kind: 'preflight' }
 const ONLY_READ: Route = { kind: 'method-not-allowed', allow: 'GET, HEAD' }
 const READ_OR_UPLOAD: Route = { kind: 'method-not-allowed', allow: 'GET, HEAD, POST' }
 
-/** The handler for `method` on `pathname` (the parser admits only GET, HEAD and POST here). */
-export function routeRequest(method: string, pathname: string): Route {
+/** The handler for `method` on `pathname`; OPTIONS is a preflight only with `cors` (--cors) on. */
+export function routeRequest(method: string, pathname: string, cors = false): Route {
   const isUploadRoute = pathname === UPLOAD_ROUTE
+  if (method === 'OPTIONS' && cors) return PREFLIGHT
   if (method === 'GET' || method === 'HEAD') return isUploadRoute ? UPLOAD_PAGE : FILE
   if (method === 'POST' && isUploadRoute) return UPLOAD
   return isUploadRoute ? READ_OR_UPLOAD : ONLY_READ
