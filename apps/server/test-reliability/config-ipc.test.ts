@@ -42,54 +42,23 @@ function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<N
   return runNode(SERVER_MAIN, args, { cwd: dir, env: { INIT_CWD: dir, ...env }, timeoutMs: 5000 })
 }
 
-// Every row must exit 2 with one line naming the flag (or env variable) at fault.
+// Every row must exit 2 with one line naming the flag (or env variable) at fault. Every bad value
+// the loader alone can tell is a unit test (test/load-config.test.ts); here are the checks only a
+// start-up can make (a busy port, a missing root, an address not of this machine), and a few of
+// the loader's through the real command, flag and environment alike.
 const BASE = ['--port', '0', '--root', 'root', '--log', 'server.log', '--workers', '1']
 const BAD_CONFIG: { name: string; args?: string[]; env?: Record<string, string>; names: string }[] = [
-  { name: 'port above 65535', args: ['--port', '65536'], names: '--port' },
-  { name: 'negative port', args: ['--port', '-1'], names: '--port' },
-  { name: 'port not a number', args: ['--port', 'http'], names: '--port' },
-  { name: 'empty port', args: ['--port', ''], names: '--port' },
   { name: 'port in use', args: ['--port', 'BUSY'], names: '--port' },
-  { name: 'zero workers', args: ['--workers', '0'], names: '--workers' },
-  { name: 'fractional workers', args: ['--workers', '1.5'], names: '--workers' },
-  { name: 'too many workers', args: ['--workers', '1000'], names: '--workers' },
-  { name: 'zero pool size', args: ['--pool-size', '0'], names: '--pool-size' },
-  { name: 'negative queue size', args: ['--queue-size', '-3'], names: '--queue-size' },
-  { name: 'zero max posts', args: ['--max-posts', '0'], names: '--max-posts' },
-  { name: 'zero backlog', args: ['--backlog', '0'], names: '--backlog' },
-  { name: 'zero max body', args: ['--max-body', '0'], names: '--max-body' },
-  { name: 'unknown size unit', args: ['--max-body', '10XB'], names: '--max-body' },
-  { name: 'size beyond 2^53', args: ['--max-body', '99999999999999999999'], names: '--max-body' },
-  { name: 'request line under 64 bytes', args: ['--max-request-line', '10'], names: '--max-request-line' },
-  { name: 'zero header timeout', args: ['--header-timeout', '0'], names: '--header-timeout' },
-  { name: 'header timeout not a duration', args: ['--header-timeout', 'soon'], names: '--header-timeout' },
-  {
-    name: 'header timeout beyond what a timer can hold (2^31-1 ms)',
-    args: ['--header-timeout', '1000h'],
-    names: '--header-timeout',
-  },
-  { name: 'body timeout beyond what a timer can hold', args: ['--body-timeout', '600h'], names: '--body-timeout' },
-  {
-    name: 'shutdown grace beyond what a timer can hold',
-    args: ['--shutdown-grace', '9999h'],
-    names: '--shutdown-grace',
-  },
-  { name: 'negative duration', args: ['--body-timeout', '-5s'], names: '--body-timeout' },
-  { name: 'unknown log format', args: ['--log-format', 'xml'], names: '--log-format' },
-  { name: 'unknown flag', args: ['--no-such-flag', '1'], names: 'no-such-flag' },
-  { name: 'positional argument', args: ['serve'], names: 'serve' },
   { name: 'missing root', args: ['--root', 'nope'], names: '--root' },
   { name: 'root is a file', args: ['--root', 'a-file'], names: '--root' },
   { name: 'upload dir under a file', args: ['--upload-dir', 'a-file/uploads'], names: '--upload-dir' },
   { name: 'log in a missing directory', args: ['--log', 'missing/dir/server.log'], names: '--log' },
   { name: 'host that is not an address here', args: ['--host', '192.0.2.1'], names: '--host' },
-  { name: 'empty host', args: ['--host', ''], names: '--host' },
+  { name: 'port above 65535', args: ['--port', '65536'], names: '--port' },
+  { name: 'unknown flag', args: ['--no-such-flag', '1'], names: 'no-such-flag' },
+  { name: 'unknown size unit', args: ['--max-body', '10XB'], names: '--max-body' },
   { name: 'env: port not a number', env: { THREADSERVE_PORT: 'eighty' }, names: 'THREADSERVE_PORT' },
   { name: 'env: zero workers', env: { THREADSERVE_WORKERS: '0' }, names: 'THREADSERVE_WORKERS' },
-  { name: 'env: bad log format', env: { THREADSERVE_LOG_FORMAT: 'yaml' }, names: 'THREADSERVE_LOG_FORMAT' },
-  { name: 'env: bad size', env: { THREADSERVE_MAX_BODY: 'lots' }, names: 'THREADSERVE_MAX_BODY' },
-  { name: 'env: negative duration', env: { THREADSERVE_HEADER_TIMEOUT: '-1' }, names: 'THREADSERVE_HEADER_TIMEOUT' },
-  { name: 'env: pool size too large', env: { THREADSERVE_POOL_SIZE: '99999999' }, names: 'THREADSERVE_POOL_SIZE' },
 ]
 
 test.each(BAD_CONFIG)('$name: one clear line naming $names, exit 2', async ({ args = [], env = {}, names }) => {

@@ -1,37 +1,19 @@
-import { isIPv4, isIPv6, SocketAddress } from 'node:net'
+import { isIPv4, isIPv6 } from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
   formatProxyHeaderV1,
   formatProxyHeaderV2,
   MAX_PROXY_HEADER_BYTES,
-  ParseError,
   type ProxyHeader,
   type ProxyHeaderV1Fields,
   type ProxyHeaderV2Fields,
-  parseProxyHeader,
 } from '../src/index.js'
 import { SIGNATURE, V2_PROXY } from './fixtures/proxy-headers.js'
+import { INCOMPLETE, nodeSpelling, proxyOutcomeOf as outcomeOf, REFUSED, REQUEST } from './proxy-helpers.js'
 
 // Properties of the PROXY header parser and formatters over generated headers and bytes
 // (proxy-header.test.ts has the spec's examples and the tables).
-
-/** Everything observable about one call, as plain data: the result, or the code it threw. */
-function outcomeOf(buf: Buffer, start = 0): unknown {
-  try {
-    return parseProxyHeader(buf, start)
-  } catch (error) {
-    if (!(error instanceof ParseError)) throw error
-    return { code: error.code }
-  }
-}
-
-const REQUEST = Buffer.from('GET / HTTP/1.0\r\nHost: a\r\n\r\n', 'latin1')
-const INCOMPLETE = { complete: false }
-const REFUSED = { code: 'BAD_PROXY_HEADER' }
-
-/** How Node spells an IPv6 address it reports for a socket. */
-const nodeSpelling = (address: string): string => new SocketAddress({ address, family: 'ipv6' }).address
 
 const byteArb = fc.integer({ min: 0, max: 255 })
 const portArb = fc.oneof(fc.constantFrom(0, 1, 65535), fc.integer({ min: 0, max: 65535 }))

@@ -12,20 +12,7 @@ import {
 } from '../src/index.js'
 import { INVALID_PROXY_HEADERS, VALID_PROXY_HEADERS } from './fixtures/proxy-headers.js'
 import { errorCodeOf } from './helpers.js'
-
-/** Everything observable about one call, as plain data: the result, or the code it threw. */
-function outcomeOf(buf: Buffer, start = 0): unknown {
-  try {
-    return parseProxyHeader(buf, start)
-  } catch (error) {
-    if (!(error instanceof ParseError)) throw error
-    return { code: error.code }
-  }
-}
-
-const REQUEST = Buffer.from('GET / HTTP/1.0\r\nHost: a\r\n\r\n', 'latin1')
-const INCOMPLETE = { complete: false }
-const REFUSED = { code: 'BAD_PROXY_HEADER' }
+import { INCOMPLETE, proxyOutcomeOf as outcomeOf, REFUSED, REQUEST } from './proxy-helpers.js'
 
 /** How Node spells an IPv6 address it reports for a socket. */
 const _nodeSpelling = (address: string): string => new SocketAddress({ address, family: 'ipv6' }).address

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import type { AccessRecord } from '../src/index.js'
 
 export const FIXTURE_DIR: string = join(import.meta.dirname, 'fixtures')
@@ -138,5 +139,24 @@ export function withTimeout(fixture: RunningFixture, timeoutMs: number): Promise
         fail(error)
       },
     )
+  })
+}
+
+/** Any access record whose text fields are drawn from `text` (the properties of the formats). */
+export function anyRecord(text: fc.Arbitrary<string>): fc.Arbitrary<AccessRecord> {
+  return fc.record<AccessRecord>({
+    time: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+    workerId: fc.nat(64),
+    clientAddress: text,
+    method: text,
+    target: text,
+    version: text,
+    status: fc.integer({ min: 100, max: 599 }),
+    bytes: fc.nat(),
+    durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    bodyBytes: fc.option(fc.nat(), { nil: undefined }),
+    userAgent: fc.option(text, { nil: undefined }),
+    referer: fc.option(text, { nil: undefined }),
+    remoteUser: fc.option(text, { nil: undefined }),
   })
 }
