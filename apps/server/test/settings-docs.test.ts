@@ -47,3 +47,11 @@ test('the contract flag names are all there', () => {
     expect(flags).toContain(flag)
   }
 })
+
+test('--help names DIR, the short flags and PORT', () => {
+  const help = helpText()
+  expect(help).toMatch(/^Usage: threadserve \[options\] \[DIR\]$/m)
+  expect(help).toMatch(/^ {2}-p, --port <n> /m)
+  expect(help).toMatch(/^ {2}-a, --host <value> /m)
+  expect(help).toContain('env THREADSERVE_PORT, then PORT')
+})
