@@ -14,6 +14,7 @@ const TOOLS = [
   { command: 'jq', pkg: 'jq', why: 'logger: JSON lines read by jq' },
   { command: 'haproxy', pkg: 'haproxy', why: 'PROXY protocol and load-balancer tests' },
   { command: 'nginx', pkg: 'nginx-light', why: 'differential Range/conditional tests against nginx' },
+  { command: 'slowhttptest', pkg: 'slowhttptest', why: 'slow-client attacks (slowloris, slow body, slow read)' },
 ]
 
 // Debian installs daemons in sbin, which a user's PATH may not include.
