@@ -62,9 +62,8 @@ function mixedTraffic(): string[] {
   return requests
 }
 
-/** The log a server wrote for `mixedTraffic()`, in a temp dir of its own (the server's goes at stop). */
-async function logOfTraffic(format: 'combined' | 'json'): Promise<{ dir: string; logPath: string; sent: number }> {
-  const dir = await makeTempDir('threadserve-log-tools-')
+/** Writes the log of `mixedTraffic()` into `dir` (the server's own dir goes when it stops). */
+async function logOfTraffic(dir: string, format: 'combined' | 'json'): Promise<{ logPath: string; sent: number }> {
   const logPath = path.join(dir, `access.${format}.log`)
   const server = await startServer({ args: ['--log', logPath, '--log-format', format] })
   const requests = mixedTraffic()
@@ -77,16 +76,26 @@ async function logOfTraffic(format: 'combined' | 'json'): Promise<{ dir: string;
     // SIGTERM flushes every worker's buffered lines before the processes exit.
     expect(await server.stop()).toBe(0)
   }
-  return { dir, logPath, sent: requests.length }
+  return { logPath, sent: requests.length }
+}
+
+/** Runs `check` with a fresh temp dir, removed afterwards whatever happens. */
+async function inTempDir(check: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await makeTempDir('threadserve-log-tools-')
+  try {
+    await check(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 function linesOf(text: string): string[] {
   return text.split('\n').filter((line) => line !== '')
 }
 
-test('goaccess --log-format=COMBINED reads every line of a combined log the server wrote', async () => {
-  const { dir, logPath, sent } = await logOfTraffic('combined')
-  try {
+test('goaccess --log-format=COMBINED reads every line of a combined log the server wrote', () =>
+  inTempDir(async (dir) => {
+    const { logPath, sent } = await logOfTraffic(dir, 'combined')
     expect(linesOf(await readFile(logPath, 'latin1'))).toHaveLength(sent)
     const report = path.join(dir, 'report.json')
     // --no-global-config: the distribution's goaccess.conf cannot change what is parsed.
@@ -95,14 +104,11 @@ test('goaccess --log-format=COMBINED reads every line of a combined log the serv
       general: { total_requests: number; valid_requests: number; failed_requests: number }
     }
     expect(general).toMatchObject({ total_requests: sent, valid_requests: sent, failed_requests: 0 })
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-})
+  }))
 
-test('jq reads every line of a json log the server wrote', async () => {
-  const { dir, logPath, sent } = await logOfTraffic('json')
-  try {
+test('jq reads every line of a json log the server wrote', () =>
+  inTempDir(async (dir) => {
+    const { logPath, sent } = await logOfTraffic(dir, 'json')
     const lines = linesOf(await readFile(logPath, 'latin1'))
     expect(lines).toHaveLength(sent)
     const compact = linesOf(await runTool('jq', ['-c', '.', logPath]))
@@ -110,7 +116,4 @@ test('jq reads every line of a json log the server wrote', async () => {
     const agents = linesOf(await runTool('jq', ['-r', '.user_agent // "(none)"', logPath]))
     expect(agents).toContain('a "quoted" agent')
     expect(agents).toContain('ends with a backslash\\')
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-})
+  }))
