@@ -21,6 +21,7 @@ const TOOLS = [
     pkg: 'libnginx-mod-stream',
     why: 'docs/deploy.md: nginx -t of its stream config',
   },
+  { command: 'slowhttptest', pkg: 'slowhttptest', why: 'slow-client attacks (slowloris, slow body, slow read)' },
 ]
 
 // Debian installs daemons in sbin, which a user's PATH may not include.

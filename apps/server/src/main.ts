@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Command-line entry: `threadserve [options]` (also `pnpm --filter server start`).
+// Command-line entry: `threadserve [options] [DIR]` (also `pnpm --filter server start`, through
+// scripts/start-demo.mjs, which sets the demo defaults).
 //
 // It forks the first worker before loading anything else, so that the supervisor and its first
 // worker boot side by side instead of one after the other (a Node process takes ~50-100 ms to

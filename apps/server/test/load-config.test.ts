@@ -1,5 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { describe, expect, test } from 'vitest'
+import { afterAll, describe, expect, test } from 'vitest'
 import { parseConfig } from '../src/config/config.js'
 import { loadConfig } from '../src/config/load-config.js'
 import { UsageError } from '../src/config/usage-error.js'
@@ -9,6 +11,10 @@ import { UsageError } from '../src/config/usage-error.js'
 // command, plus the checks only a start-up can make: a busy port, a missing root.)
 
 const BASE_DIR = path.resolve('/srv/site')
+// A directory that exists, for DIR (checked when the settings are read).
+const SITE = mkdtempSync(path.join(tmpdir(), 'threadserve-dir-'))
+writeFileSync(path.join(SITE, 'a-file'), 'not a directory\n')
+afterAll(() => rmSync(SITE, { recursive: true, force: true }))
 
 function load(args: string[], env: Record<string, string> = {}) {
   const result = loadConfig(args, { INIT_CWD: BASE_DIR, ...env })
@@ -35,16 +41,16 @@ describe('defaults', () => {
       workers: 5,
       poolSize: 20,
       maxPosts: 5,
-      root: path.join(BASE_DIR, 'static'),
-      uploadDir: path.join(BASE_DIR, 'static', 'uploads'),
+      root: BASE_DIR,
+      uploadDir: path.join(BASE_DIR, 'uploads'),
       maxBodyBytes: 64 * 1024 * 1024,
       maxRequestLineBytes: 8 * 1024,
       maxHeaderBytes: 16 * 1024,
       maxHeaderCount: 100,
       headerTimeoutMs: 10_000,
       bodyTimeoutMs: 30_000,
-      logPath: path.join(BASE_DIR, 'server.log'),
-      logFormat: 'text',
+      logPath: '-',
+      logFormat: 'combined',
       shutdownGraceMs: 10_000,
       pidFile: null,
       uploadAuth: null,
@@ -100,6 +106,27 @@ describe('sources', () => {
     expect(config.bodyTimeoutMs).toBe(750)
   })
 
+  test('-p and -a are --port and --host', () => {
+    expect(load(['-p', '9000', '-a', '0.0.0.0'])).toMatchObject({ port: 9000, host: '0.0.0.0' })
+  })
+
+  test('PORT is read when neither --port nor THREADSERVE_PORT is given', () => {
+    expect(load([], { PORT: '5000' }).port).toBe(5000)
+    expect(load([], { PORT: '5000', THREADSERVE_PORT: '6000' }).port).toBe(6000)
+    expect(load(['-p', '7000'], { PORT: '5000', THREADSERVE_PORT: '6000' }).port).toBe(7000)
+  })
+
+  test('DIR, the one argument, is the root, and wins over THREADSERVE_ROOT', () => {
+    const config = load([SITE, '-p', '0'], { THREADSERVE_ROOT: '/elsewhere' })
+    expect(config.root).toBe(SITE)
+    expect(config.uploadDir).toBe(path.join(SITE, 'uploads'))
+    expect(load(['--', SITE]).root).toBe(SITE)
+  })
+
+  test('a DIR that is a file is refused, naming DIR', () => {
+    expect(usageErrorOf([path.join(SITE, 'a-file')])).toBe(`DIR: ${path.join(SITE, 'a-file')} is not a directory`)
+  })
+
   test('--help and --version answer without reading any setting', () => {
     expect(loadConfig(['--help', '--port', 'nonsense'], {}).kind).toBe('help')
     expect(loadConfig(['-v'], {}).kind).toBe('version')
@@ -131,12 +158,16 @@ const BAD: { name: string; args?: string[]; env?: Record<string, string>; names:
   { name: 'unknown log format', args: ['--log-format', 'xml'], names: '--log-format' },
   { name: 'unknown balance mode', args: ['--balance', 'random'], names: '--balance' },
   { name: 'unknown flag', args: ['--no-such-flag', '1'], names: 'no-such-flag' },
-  { name: 'positional argument', args: ['serve'], names: 'serve' },
+  { name: 'two directories', args: ['site', 'more'], names: 'more' },
+  { name: 'a directory as DIR and as --root', args: ['site', '--root', 'site'], names: 'DIR and --root' },
+  { name: 'a DIR that does not exist', args: ['no-such-site'], names: 'DIR: /srv/site/no-such-site does not exist' },
+  { name: 'a short flag without its value', args: ['-p'], names: '-p' },
   { name: 'a value for a boolean flag', args: ['--list=maybe'], names: '--list' },
   { name: 'empty host', args: ['--host', ''], names: '--host' },
   { name: 'user:password with an empty password', args: ['--upload-auth', 'ann:'], names: '--upload-auth' },
   { name: '--auth-all without --upload-auth', args: ['--auth-all'], names: '--auth-all' },
   { name: 'env: port not a number', env: { THREADSERVE_PORT: 'eighty' }, names: 'THREADSERVE_PORT' },
+  { name: 'env: PORT not a number', env: { PORT: 'eighty' }, names: 'PORT' },
   { name: 'env: zero workers', env: { THREADSERVE_WORKERS: '0' }, names: 'THREADSERVE_WORKERS' },
   { name: 'env: bad log format', env: { THREADSERVE_LOG_FORMAT: 'yaml' }, names: 'THREADSERVE_LOG_FORMAT' },
   { name: 'env: bad size', env: { THREADSERVE_MAX_BODY: 'lots' }, names: 'THREADSERVE_MAX_BODY' },

@@ -3,18 +3,19 @@ import { expect, test } from 'vitest'
 import { helpText, settingsMarkdown } from '../src/config/describe-settings.js'
 import { envNameOf, SETTING_NAMES, SETTINGS } from '../src/config/settings.js'
 
-// The README's settings table and --help come from the settings table; this keeps the README
-// in step (rewrite it with `pnpm --filter server gen:settings-table`).
+// The settings tables of the README and of docs/design.md, and --help, come from the settings
+// table; this keeps the documents in step (rewrite them with `pnpm --filter server gen:settings-table`).
 
-const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+const DOCUMENTS = ['../README.md', '../../../docs/design.md']
 const START = '<!-- settings-table:start -->\n'
 const END = '<!-- settings-table:end -->'
 
-test("the README's settings table is the one the settings table gives", () => {
-  const start = README.indexOf(START)
-  const end = README.indexOf(END)
-  expect(start, 'the README has the settings-table markers').toBeGreaterThanOrEqual(0)
-  expect(README.slice(start + START.length, end)).toBe(settingsMarkdown())
+test.each(DOCUMENTS)("%s's settings table is the one the settings table gives", (document) => {
+  const text = readFileSync(new URL(document, import.meta.url), 'utf8')
+  const start = text.indexOf(START)
+  const end = text.indexOf(END)
+  expect(start, 'the document has the settings-table markers').toBeGreaterThanOrEqual(0)
+  expect(text.slice(start + START.length, end)).toBe(settingsMarkdown())
 })
 
 test('--help lists every flag and its environment variable', () => {
@@ -46,4 +47,12 @@ test('the contract flag names are all there', () => {
   ]) {
     expect(flags).toContain(flag)
   }
+})
+
+test('--help names DIR, the short flags and PORT', () => {
+  const help = helpText()
+  expect(help).toMatch(/^Usage: threadserve \[options\] \[DIR\]$/m)
+  expect(help).toMatch(/^ {2}-p, --port <n> /m)
+  expect(help).toMatch(/^ {2}-a, --host <value> /m)
+  expect(help).toContain('env THREADSERVE_PORT, then PORT')
 })

@@ -39,8 +39,8 @@ export function forgetHeldToken(token: string): void {
 // number, while its record says "held" and it is alive. A number is created once, by link(2), which
 // fails with EEXIST if it exists: taking over a dead holder's lock means creating the next number,
 // never deleting the old one, so two processes that both judge a holder dead cannot both win.
-// Delete-then-create takeover (proper-lockfile, npm/lockfile) has exactly that race:
-// moxystudio/node-proper-lockfile#121, npm/lockfile#4.
+// Delete-then-create takeover (proper-lockfile, npm's lockfile) has exactly that race, as both
+// projects' maintainers were told.
 export async function tryClaim(lockDir: string, staleMs: number): Promise<Claim> {
   const top = highestGeneration(await listLockDir(lockDir))
   if (top > 0) {

@@ -28,7 +28,7 @@ interface Waiter {
  *
  * Waiting is a small intrusive FIFO here rather than async-mutex's Semaphore: async-mutex 0.5 has
  * no way to withdraw one waiter (its `withTimeout` leaves a timed-out waiter queued until a permit
- * reaches it, DirtyHairy/async-mutex#54), and it hands a permit over one microtask after taking it,
+ * reaches it, a limitation reported upstream), and it hands a permit over one microtask after taking it,
  * so `inUse`/`heldBy` would be wrong in between. Both break the contract tested here.
  * @example
  * const posts = new Semaphore(5)

@@ -1,5 +1,5 @@
 // Baseline for `pnpm bench:compare`: plain node:cluster + node:http, GET from --root, and POST
-// stored durably before the 201 the way DESIGN.md asks of ThreadServe: temp file, fsync, rename,
+// stored durably before the 201 the way docs/design.md asks of ThreadServe: temp file, fsync, rename,
 // fsync of the directory (without the last step a crash can lose the rename, and the file).
 import cluster from 'node:cluster'
 import { randomUUID } from 'node:crypto'

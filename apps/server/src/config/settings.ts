@@ -26,6 +26,10 @@ export type SettingGroup = (typeof SETTING_GROUPS)[number]
 export interface Setting<T> {
   /** The flag without its dashes; the environment variable is THREADSERVE_ + this in capitals. */
   readonly flag: string
+  /** A one-letter alias (`-p`), for the few settings typed most, as http-server and serve spell them. */
+  readonly short?: string
+  /** Another environment variable, read when THREADSERVE_<FLAG> is not set (PORT, as hosts set it). */
+  readonly otherEnv?: string
   readonly kind: SettingKind
   readonly group: SettingGroup
   /** The default, as text a user could have typed ('' = none, or derived: see `help`). */
@@ -68,6 +72,7 @@ const CREDENTIALS = z.nullable(z.array(z.strictObject({ user: z.string(), hash: 
 export const SETTINGS = {
   host: {
     flag: 'host',
+    short: 'a',
     kind: 'text',
     group: 'serving',
     fallback: '127.0.0.1',
@@ -76,6 +81,8 @@ export const SETTINGS = {
   },
   port: {
     flag: 'port',
+    short: 'p',
+    otherEnv: 'PORT',
     kind: 'integer',
     group: 'serving',
     fallback: '8080',
@@ -86,8 +93,8 @@ export const SETTINGS = {
     flag: 'root',
     kind: 'path',
     group: 'serving',
-    fallback: './static',
-    help: 'directory served by GET/HEAD',
+    fallback: '.',
+    help: 'directory served by GET/HEAD; also given as the one argument, DIR',
     value: NON_EMPTY,
   },
   listDirectories: {
@@ -294,7 +301,7 @@ export const SETTINGS = {
     flag: 'log',
     kind: 'log-path',
     group: 'logging',
-    fallback: './server.log',
+    fallback: '-',
     help: "access log file, '-' for stdout",
     value: NON_EMPTY,
   },
@@ -302,8 +309,8 @@ export const SETTINGS = {
     flag: 'log-format',
     kind: 'enum',
     group: 'logging',
-    fallback: 'text',
-    help: "access log format: text, json, combined (nginx's, for log tools) or common",
+    fallback: 'combined',
+    help: "access log format: combined (nginx's, read by log tools), common, json or text (ours: worker, duration)",
     value: z.enum(['text', 'json', 'combined', 'common']),
   },
   workers: {

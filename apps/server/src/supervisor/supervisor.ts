@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { unlinkSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import type { TcpHandle } from '../common/tcp-handle.js'
 import { SERVER_VERSION } from '../common/version.js'
 import { WORKER_CONFIG_ENV } from '../common/worker-env.js'
@@ -12,6 +12,7 @@ import { bindForWorkers, listenAndAccept } from './listener.js'
 import { PermitDesk } from './permit-desk.js'
 import { lockPidFile } from './pid-file.js'
 import { checkStartup } from './preflight.js'
+import { reachableUrls, urlOf } from './reachable-urls.js'
 import { WorkerFleet } from './worker-fleet.js'
 
 // The supervisor: listens, accepts with pauseOnConnect, and hands each socket to a worker; holds
@@ -25,11 +26,6 @@ const STATS_TIMEOUT_MS = 500
 
 function report(line: string): void {
   process.stderr.write(`threadserve: ${line}\n`)
-}
-
-function urlOf(address: AddressInfo): string {
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return `http://${host}:${address.port}`
 }
 
 /** --max-posts-per-client, with 0 meaning one fewer than --max-posts (one permit when there is only one). */
@@ -149,9 +145,13 @@ export async function runSupervisor(config: Config, preforked: ChildProcess | nu
     })
     const failedEarly = await Promise.race([started, exited])
     if (failedEarly !== null) return failedEarly
+    // The first line's shape is what scripts wait for (`listening on http://HOST:PORT (`); one more
+    // line per interface address follows when bound to a wildcard address.
+    const { address, port } = listener.address
+    const urls = reachableUrls(listener.address, networkInterfaces()).map((url) => `  ${url}\n`)
     process.stdout.write(
-      `ThreadServe ${SERVER_VERSION} listening on ${urlOf(listener.address)} ` +
-        `(root ${config.root}, ${config.workers} workers, pid ${process.pid})\n`,
+      `ThreadServe ${SERVER_VERSION} listening on ${urlOf(address, port)} ` +
+        `(root ${config.root}, ${config.workers} workers, pid ${process.pid})\n${urls.join('')}`,
     )
 
     return await exited

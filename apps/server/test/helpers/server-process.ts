@@ -55,7 +55,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const args = ['--port', '0', '--workers', '2', '--root', root, '--log', logPath, ...(options.args ?? [])]
   const child = spawn(process.execPath, [SERVER_MAIN, ...args], {
     cwd: dir,
-    env: { ...process.env, INIT_CWD: dir, ...options.env },
+    // The text format (worker id, duration), which the tests read; the command's default is combined.
+    env: { ...process.env, INIT_CWD: dir, THREADSERVE_LOG_FORMAT: 'text', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
   })
