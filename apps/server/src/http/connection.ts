@@ -150,13 +150,12 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     this.#request.restartClock()
   }
 
-  /** A persistent response is written: log it, free the slot, and wait for the next request. */
+  /** A persistent response is written: log it and wait for the next request. */
   #responseWritten(error?: Error | null): void {
     const socket = this.#socket
-    if (error || socket.destroyed) return // handleClose logs and frees the slot
+    if (error || socket.destroyed) return // handleClose logs
     this.#rate.stop()
     this.#writeLog()
-    this.#services.releaseSlot(this)
     this.#requests++
     this.#request.reset(socket.bytesWritten)
     this.#parser.reset()
@@ -219,7 +218,6 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
 
   handleFlushed(): void {
     this.#rate.stop()
-    this.#services.releaseSlot(this) // all handed to the kernel: the slot is someone else's now
     this.#writeLog()
     this.#lingerTimer = setTimeout(events.destroySocket, LINGER_MS, this.#socket)
   }
@@ -357,6 +355,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     this.#request.headBytes = writeResponse(this.#socket, frame, body, contentLength, this.#writtenCallback())
     // Most answers are in the kernel by now; one that is not waits for a reader that must keep up.
     if (this.#socket.writableLength > 0) this.#watchReader()
+    this.#releaseSlot()
   }
 
   /** `status` (200 or 206) with a slice of a file, streamed (response-writer.ts). */
@@ -366,6 +365,18 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
     this.#request.cancelStream = cancel
     this.#request.headBytes = headBytes
     this.#watchReader()
+    this.#releaseSlot()
+  }
+
+  /**
+   * The response is written, or its file is streaming: what is left goes at the client's pace,
+   * and a client that reads slowly must hold a descriptor, never a slot (a crowd of them would
+   * otherwise fill the pool and queue, and every other request would get 503). What such a
+   * client holds is bounded: per connection the file stream's 64 KiB chunks (response-writer.ts),
+   * connections by --max-connections, and their time by --min-rate.
+   */
+  #releaseSlot(): void {
+    this.#services.releaseSlot(this)
   }
 
   /** --min-rate for a response: a client that reads it too slowly is cut off (the log shows the bytes it got). */

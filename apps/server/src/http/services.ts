@@ -38,8 +38,9 @@ export interface WorkerServices {
    */
   claimSlot(connection: SlotHolder): 'granted' | 'queued' | 'full'
   /**
-   * Gives back the slot (or queue place) of a request that is done: its response is handed to
-   * the kernel, so a client slow to read it holds a descriptor, never a slot. A no-op when it holds none.
+   * Gives back the slot (or queue place) of a request that is done: its response is written to
+   * the socket, or its file is streaming, so a client slow to read it holds a descriptor, never a
+   * slot. A no-op when it holds none.
    */
   releaseSlot(connection: SlotHolder): void
   /** The worker is shutting down: persistent connections close after their current response. */
