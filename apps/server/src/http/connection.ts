@@ -1,9 +1,15 @@
 import type { Socket } from 'node:net'
-import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@threadserve/http10-parser'
+import {
+  type ParsedTarget,
+  ParseError,
+  type ParseStep,
+  type RequestHead,
+  RequestParser,
+} from '@threadserve/http10-parser'
 import { UploadRequest } from '../uploads/upload-request.js'
 import { HeldBytes, mayKeepAlive, persistsAfter } from './keep-alive.js'
 import { RateGuard } from './rate-guard.js'
-import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
+import { type DispatchTarget, dispatchRequest, serveRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
 import { type FileSlice, type ResponseFrame, streamResponse, writeResponse } from './response-writer.js'
 import { errorBody, type HeaderList } from './responses.js'
@@ -16,7 +22,7 @@ import * as events from './socket-events.js'
 // as nginx does); on a persistent connection they are the next request, held until this
 // response is written.
 //
-// Head: reading the request head. Waiting: for a pool slot or credentials (body bytes are kept).
+// Head: reading the request head. Waiting: for credentials or a pool slot (body bytes are kept).
 // Uploading: POST /upload owns the exchange. Responding: answering. Closing: answered; the
 // connection ends. Idle: persistent, between two requests (under the keep-alive timeout).
 const Phase = { Head: 0, Waiting: 1, Uploading: 2, Responding: 3, Closing: 4, Idle: 5 } as const
@@ -241,23 +247,31 @@ export class Connection implements events.SocketEventTarget, DispatchTarget {
   #onHead(head: RequestHead): void {
     this.#clearHeaderTimer()
     this.#request.head = head
+    dispatchRequest(this, head) // checks and credentials first; the pool slot after (serveWithSlot)
+  }
+
+  serveWithSlot(target: ParsedTarget): void {
+    const request = this.#request
+    const head = request.head
+    if (head === null) return
     const slot = this.#services.claimSlot(this)
     if (slot === 'full') {
       this.respondBusy()
     } else if (slot === 'queued') {
+      request.target = target
       this.#phase = Phase.Waiting // body bytes that come meanwhile wait in the request's pendingBody
       this.#socket.pause()
     } else {
-      dispatchRequest(this, head)
+      serveRequest(this, head, target)
     }
   }
 
   /** A queued request got its pool slot. */
   slotGranted(): void {
-    const head = this.#request.head
-    if (this.#phase !== Phase.Waiting || head === null) return
+    const { head, target } = this.#request
+    if (this.#phase !== Phase.Waiting || head === null || target === null) return
     this.#phase = Phase.Head
-    dispatchRequest(this, head)
+    serveRequest(this, head, target)
     if (this.#phase === Phase.Head) this.#socket.resume()
   }
 

@@ -5,8 +5,11 @@ import { type FileExchange, serveFile } from './file-response.js'
 import { checkHost, isCrossSite } from './request-guards.js'
 import { needsCredentials, routeRequest } from './router.js'
 
-// A request whose head is complete and that holds a pool slot: its target is parsed, its
-// credentials checked when the route needs them, and it goes to its handler (router.ts).
+// A request whose head is complete: its Host and target are checked and its credentials when
+// the route needs them, then, once it holds a pool slot, it goes to its handler (router.ts).
+// Checks come before the slot: a password check is scrypt (tens of ms, at most two at a time per
+// worker), and a request waiting for one must not hold a slot, or a flood of wrong passwords
+// would keep requests whose credentials are already accepted (no scrypt) from being served.
 
 /** What dispatching needs from the connection, besides answering. */
 export interface DispatchTarget extends FileExchange {
@@ -18,9 +21,11 @@ export interface DispatchTarget extends FileExchange {
   readonly answered: boolean
   /** POST /upload: the upload takes over the exchange. */
   beginUpload(head: RequestHead): void
+  /** The request passed its checks: serve it (serveRequest) once it holds a pool slot, or answer 503. */
+  serveWithSlot(target: ParsedTarget): void
 }
 
-/** Serves `head` on `exchange`. */
+/** Checks `head` and its credentials, then has `exchange` serve it. */
 export function dispatchRequest(exchange: DispatchTarget, head: RequestHead): void {
   const config = exchange.services.config
   const badHost = checkHost(head, exchange.services.loopbackOnly)
@@ -48,7 +53,7 @@ export function dispatchRequest(exchange: DispatchTarget, head: RequestHead): vo
     void authorize(exchange, head, target, auth)
     return
   }
-  route(exchange, head, target)
+  exchange.serveWithSlot(target)
 }
 
 // RFC 7617 / RFC 1945 §11: a 401 with the challenge. A POST is answered before its body is read
@@ -71,10 +76,11 @@ async function authorize(
   if (verdict === 'denied') {
     return exchange.respondError(401, 'credentials required', [['WWW-Authenticate', BASIC_CHALLENGE]])
   }
-  route(exchange, head, target)
+  exchange.serveWithSlot(target)
 }
 
-function route(exchange: DispatchTarget, head: RequestHead, target: ParsedTarget): void {
+/** Serves a checked request that holds a pool slot: the handler its route names. */
+export function serveRequest(exchange: DispatchTarget, head: RequestHead, target: ParsedTarget): void {
   const chosen = routeRequest(head.method, target.pathname)
   const wantBody = head.method === 'GET'
   switch (chosen.kind) {

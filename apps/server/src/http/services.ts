@@ -32,9 +32,10 @@ export interface WorkerServices {
   requestPermit(client: string): Promise<PermitAnswer>
   releasePermit(permitId: string): void
   /**
-   * A pool slot for a request whose head is complete: 'granted' now, 'queued' (slotGranted()
-   * is called later), or 'full' (503). Reading a head holds no slot, so idle clients cannot
-   * starve requests that are ready to be served.
+   * A pool slot for a request whose head is complete and checked (credentials too): 'granted'
+   * now, 'queued' (slotGranted() is called later), or 'full' (503). Reading a head, or waiting
+   * for a password check, holds no slot, so idle clients and wrong passwords cannot starve
+   * requests that are ready to be served.
    */
   claimSlot(connection: SlotHolder): 'granted' | 'queued' | 'full'
   /**
