@@ -13,7 +13,8 @@ const TOOLS = [
   { command: 'goaccess', pkg: 'goaccess', why: 'logger: the combined log read by a real log analyser' },
   { command: 'jq', pkg: 'jq', why: 'logger: JSON lines read by jq' },
   { command: 'haproxy', pkg: 'haproxy', why: 'PROXY protocol and load-balancer tests' },
-  { command: 'nginx', pkg: 'nginx-light', why: 'differential Range/conditional tests against nginx' },
+  { command: 'nginx', pkg: 'nginx-light', why: 'Range/conditional differential tests; the slow-read reference' },
+  { command: 'slowhttptest', pkg: 'slowhttptest', why: 'reliability: slow read, Slowloris and slow-body attacks' },
 ]
 
 // Debian installs daemons in sbin, which a user's PATH may not include.
