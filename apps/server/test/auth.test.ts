@@ -231,6 +231,35 @@ describe('--upload-auth <file> --auth-all', () => {
   })
 })
 
+test('a flood of wrong passwords does not keep accepted credentials from being served', async () => {
+  // One slot and no queue. A wrong password costs an scrypt check (tens of ms); accepted
+  // credentials are remembered and cost none. If a request held the slot while its check ran,
+  // the accepted ones would find it taken and get 503.
+  const server = await startServer({
+    args: ['--workers', '1', '--pool-size', '1', '--queue-size', '0', '--upload-auth', 'alice:s3cret', '--auth-all'],
+  })
+  try {
+    const get = async (password: string): Promise<number> =>
+      (await exchange(server.port, `GET /test.txt HTTP/1.0\r\nAuthorization: ${basic('alice', password)}\r\n\r\n`))
+        .status
+    expect(await get('s3cret')).toBe(200) // accepted once: remembered from here on
+    let flooding = true
+    const flood = Array.from({ length: 4 }, async (_, lane) => {
+      const statuses: number[] = []
+      for (let i = 0; flooding && i < 500; i++) statuses.push(await get(`wrong-${lane}-${i}`))
+      return statuses
+    })
+    const accepted: number[] = []
+    for (let i = 0; i < 20; i++) accepted.push(await get('s3cret'))
+    flooding = false
+    const refused = (await Promise.all(flood)).flat()
+    expect(accepted).toEqual(Array(20).fill(200))
+    expect(refused.filter((status) => status !== 401 && status !== 503)).toEqual([])
+  } finally {
+    await server.stop()
+  }
+})
+
 describe('auth settings errors are one line and exit code 2', () => {
   test.each([
     { name: '--auth-all without --upload-auth', args: ['--auth-all'], pattern: /--auth-all: needs --upload-auth/ },

@@ -167,6 +167,26 @@ describe('slow clients', () => {
   })
 })
 
+test('a client that reads a large file slowly holds no pool slot while the file streams', async () => {
+  // One slot, no queue, and the default --rate-window (the reader is not cut off during the
+  // test): a second request is 503 if the stream to the first still holds the slot.
+  const server = await startServer({
+    args: ['--workers', '1', '--pool-size', '1', '--queue-size', '0'],
+    files: { 'test.txt': 'hello\n', 'big.bin': randomBytes(BIG_FILE_BYTES) },
+  })
+  const reader = openExchange(server.port, { timeoutMs: 30_000 })
+  try {
+    await reader.write('GET /big.bin HTTP/1.0\r\n\r\n')
+    reader.socket.pause() // read no further: the file cannot all fit in the kernel's buffers
+    await waitFor(() => (reader.socket.bytesRead > 0 ? true : undefined), 10_000, 'the stream to start')
+    const other = await exchange(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n')
+    expect(other.status).toBe(200)
+  } finally {
+    reader.destroy()
+    await server.stop()
+  }
+})
+
 test('one client address cannot take every upload permit', async () => {
   const server = await startServer({ args: ['--max-posts', '3'] })
   try {

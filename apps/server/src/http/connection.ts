@@ -1,12 +1,17 @@
 import type { Socket } from 'node:net'
-import { ParseError, type ParseStep, type RequestHead, RequestParser } from '@threadserve/http10-parser'
+import {
+  type ParsedTarget,
+  ParseError,
+  type ParseStep,
+  type RequestHead,
+  RequestParser,
+} from '@threadserve/http10-parser'
 import { UploadRequest } from '../uploads/upload-request.js'
 import { Exchange, type ExchangeOwner } from './exchange.js'
 import { HeadPrefix } from './head-prefix.js'
-import { answerHealth, isHealthCheck } from './health.js'
 import { HeldBytes, mayKeepAlive } from './keep-alive.js'
 import { ProxyPreamble } from './proxy-preamble.js'
-import { type DispatchTarget, dispatchRequest } from './request-dispatch.js'
+import { type DispatchTarget, dispatchRequest, serveRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
 import type { WorkerServices } from './services.js'
 import * as events from './socket-events.js'
@@ -17,7 +22,7 @@ import * as events from './socket-events.js'
 // as nginx does); on a persistent connection they are the next request, held until this
 // response is written.
 //
-// Head: reading the request head. Waiting: for a pool slot or credentials (body bytes are kept).
+// Head: reading the request head. Waiting: for credentials or a pool slot (body bytes are kept).
 // Uploading: POST /upload owns the exchange. Responding: answering. Closing: answered; the
 // connection ends. Idle: persistent, between two requests (under the keep-alive timeout).
 const Phase = { Head: 0, Waiting: 1, Uploading: 2, Responding: 3, Closing: 4, Idle: 5 } as const
@@ -49,9 +54,8 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     this.#onClosed = onClosed
     this.#parser = new RequestParser(services.parserLimits)
     this.#exchange = new Exchange(socket, services, this.#request, this)
-    // HTTP/1.0 clients may shut down their sending side once the request is out and still wait
-    // for the answer (RFC 9112 §9.6 half-close). Node gives handed-over sockets
-    // allowHalfOpen=false, which would end our side at their FIN, before we could answer.
+    // HTTP/1.0 clients may half-close once the request is out and still wait for the answer (RFC
+    // 9112 §9.6); Node's allowHalfOpen=false would end our side at their FIN, before we answer.
     socket.allowHalfOpen = true
     events.attachSocket(socket, this)
   }
@@ -74,6 +78,9 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   responseStarted(persist: boolean): void {
     this.#clearHeaderTimer()
     this.#phase = persist ? Phase.Responding : Phase.Closing
+    // The rest goes at the client's pace: a slow reader holds a descriptor, never a slot (bounded
+    // by --max-connections and --min-rate; a stream's 64 KiB chunks), or a crowd of them would fill the pool.
+    this.#services.releaseSlot(this)
   }
 
   /** True while a request is being read or answered (not before the first, not between two). */
@@ -146,11 +153,8 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   }
 
   #wantsBytes(phase: Phase): boolean {
-    return (
-      phase === Phase.Head ||
-      phase === Phase.Waiting ||
-      (phase === Phase.Uploading && !!this.#request.upload?.receiving)
-    )
+    if (phase === Phase.Uploading) return this.#request.upload?.receiving === true
+    return phase === Phase.Head || phase === Phase.Waiting
   }
 
   /** Bytes of the next request, sent before this response is out: kept, and reading paused. */
@@ -176,10 +180,9 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   /** ExchangeOwner: a persistent response is written: log it, free the slot, wait for the next request. */
   responseWritten(error?: Error | null): void {
     const socket = this.#socket
-    if (error || socket.destroyed) return // handleClose logs and frees the slot
+    if (error || socket.destroyed) return // handleClose logs
     this.#exchange.stopWatching()
     this.#exchange.writeLog()
-    this.#services.releaseSlot(this)
     this.#requests++
     this.#request.reset(socket.bytesWritten)
     this.#parser.reset()
@@ -248,7 +251,6 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
 
   handleFlushed(): void {
     this.#exchange.stopWatching()
-    this.#services.releaseSlot(this) // all handed to the kernel: the slot is someone else's now
     this.#exchange.writeLog()
     this.#lingerTimer = setTimeout(events.destroySocket, LINGER_MS, this.#socket)
   }
@@ -273,29 +275,32 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   #onHead(head: RequestHead): void {
     this.#clearHeaderTimer()
     this.#request.head = head
-    // --health-path: answered here, before a pool slot is claimed; logged only with --log-health.
-    if (isHealthCheck(head, this.#services.config.healthPath)) {
-      this.#request.logged = !this.#services.config.logHealth
-      void answerHealth(this)
-      return
-    }
+    dispatchRequest(this, head) // checks and credentials first, the pool slot after (serveWithSlot)
+  }
+
+  /** Dispatch: the request passed its checks; it is served once it holds a pool slot, or gets 503. */
+  serveWithSlot(target: ParsedTarget): void {
+    const request = this.#request
+    const head = request.head
+    if (head === null) return
     const slot = this.#services.claimSlot(this)
     if (slot === 'full') {
       this.#exchange.respondBusy()
     } else if (slot === 'queued') {
+      request.target = target
       this.#phase = Phase.Waiting // body bytes that come meanwhile wait in the request's pendingBody
       this.#socket.pause()
     } else {
-      dispatchRequest(this, head)
+      serveRequest(this, head, target)
     }
   }
 
   /** A queued request got its pool slot. */
   slotGranted(): void {
-    const head = this.#request.head
-    if (this.#phase !== Phase.Waiting || head === null) return
+    const { head, target } = this.#request
+    if (this.#phase !== Phase.Waiting || head === null || target === null) return
     this.#phase = Phase.Head
-    dispatchRequest(this, head)
+    serveRequest(this, head, target)
     if (this.#phase === Phase.Head) this.#socket.resume()
   }
 

@@ -134,6 +134,11 @@ export class Exchange implements FileExchange, UploadHost {
     this.#rate.stop()
   }
 
+  /** This request gets no access-log line (a health check without --log-health). */
+  skipLog(): void {
+    this.#request.logged = true
+  }
+
   /** The request's access-log line, once. */
   writeLog(): void {
     const record = this.#request.accessRecord(this.#services.workerId, this.clientAddress, this.#socket.bytesWritten)

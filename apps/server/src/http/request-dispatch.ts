@@ -1,17 +1,22 @@
 import { type ParsedTarget, ParseError, parseTarget, type RequestHead } from '@threadserve/http10-parser'
 import { BASIC_CHALLENGE, type BasicAuthenticator, type Verdict } from '../auth/basic-auth.js'
 import { UPLOAD_PAGE } from '../browser/upload-page.js'
-import { type FileExchange, preflightHeaders, serveFile } from './file-response.js'
+import type { Exchange } from './exchange.js'
+import { preflightHeaders, serveFile } from './file-response.js'
+import { answerHealth, isHealthCheck } from './health.js'
 import { checkHost, isCrossSite } from './request-guards.js'
 import { needsCredentials, routeRequest } from './router.js'
 
-// A request whose head is complete and that holds a pool slot: its target is parsed, its
-// credentials checked when the route needs them, and it goes to its handler (router.ts).
+// A request whose head is complete: its Host and target are checked and its credentials when
+// the route needs them, then, once it holds a pool slot, it goes to its handler (router.ts).
+// Checks come before the slot: a password check is scrypt (tens of ms, at most two at a time per
+// worker), and a request waiting for one must not hold a slot, or a flood of wrong passwords
+// would keep requests whose credentials are already accepted (no scrypt) from being served.
 
 /** What dispatching needs from the connection. */
 export interface DispatchTarget {
   /** The answering side. */
-  readonly exchange: FileExchange
+  readonly exchange: Exchange
   /** The request is answered now or soon: body bytes that come are not wanted. */
   enterResponding(): void
   /** Credentials are being checked: reading pauses; a POST keeps its early body bytes for later. */
@@ -20,12 +25,20 @@ export interface DispatchTarget {
   readonly answered: boolean
   /** POST /upload: the upload takes over the exchange. */
   beginUpload(head: RequestHead): void
+  /** The request passed its checks: serve it (serveRequest) once it holds a pool slot, or answer 503. */
+  serveWithSlot(target: ParsedTarget): void
 }
 
-/** Serves `head` on `exchange`. */
+/** Checks `head` and its credentials, then has the connection serve it (serveWithSlot). */
 export function dispatchRequest(connection: DispatchTarget, head: RequestHead): void {
   const exchange = connection.exchange
   const config = exchange.services.config
+  // --health-path: before every check and the pool slot; logged only with --log-health.
+  if (isHealthCheck(head, config.healthPath)) {
+    if (!config.logHealth) exchange.skipLog()
+    void answerHealth(connection)
+    return
+  }
   const badHost = checkHost(head, exchange.services.loopbackOnly)
   if (badHost !== null) {
     exchange.respondError(badHost.status, badHost.reason)
@@ -51,7 +64,7 @@ export function dispatchRequest(connection: DispatchTarget, head: RequestHead): 
     void authorize(connection, head, target, auth)
     return
   }
-  route(connection, head, target)
+  connection.serveWithSlot(target)
 }
 
 // RFC 7617 / RFC 1945 §11: a 401 with the challenge. A POST is answered before its body is read
@@ -75,10 +88,11 @@ async function authorize(
   if (verdict === 'denied') {
     return exchange.respondError(401, 'credentials required', [['WWW-Authenticate', BASIC_CHALLENGE]])
   }
-  route(connection, head, target)
+  connection.serveWithSlot(target)
 }
 
-function route(connection: DispatchTarget, head: RequestHead, target: ParsedTarget): void {
+/** Serves a checked request that holds a pool slot: the handler its route names. */
+export function serveRequest(connection: DispatchTarget, head: RequestHead, target: ParsedTarget): void {
   const exchange = connection.exchange
   const chosen = routeRequest(head.method, target.pathname, exchange.services.config.cors !== '')
   const wantBody = head.method === 'GET'

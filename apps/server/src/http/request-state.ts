@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import type { RequestHead } from '@threadserve/http10-parser'
+import type { ParsedTarget, RequestHead } from '@threadserve/http10-parser'
 import type { AccessRecord } from '@threadserve/logger'
 import { parseBasicAuthorization } from '../auth/basic-auth.js'
 import type { UploadRequest } from '../uploads/upload-request.js'
@@ -14,6 +14,8 @@ export class RequestState {
   startedAt = Date.now()
   startedTick = performance.now()
   head: RequestHead | null = null
+  /** The checked target, kept while the request waits in the queue for a pool slot. */
+  target: ParsedTarget | null = null
   /** The status sent, 0 until a response starts. */
   status = 0
   logged = false
@@ -38,6 +40,7 @@ export class RequestState {
   /** Forgets the request answered; the next one's clock starts with its first byte (restartClock). */
   reset(bytesAtStart: number): void {
     this.head = null
+    this.target = null
     this.status = 0
     this.logged = false
     this.keepAlive = false

@@ -43,14 +43,16 @@ export interface WorkerServices {
   /** The server's health, from the supervisor; rejects when it does not answer in time. */
   requestHealth(): Promise<HealthReport>
   /**
-   * A pool slot for a request whose head is complete: 'granted' now, 'queued' (slotGranted()
-   * is called later), or 'full' (503). Reading a head holds no slot, so idle clients cannot
-   * starve requests that are ready to be served.
+   * A pool slot for a request whose head is complete and checked (credentials too): 'granted'
+   * now, 'queued' (slotGranted() is called later), or 'full' (503). Reading a head, or waiting
+   * for a password check, holds no slot, so idle clients and wrong passwords cannot starve
+   * requests that are ready to be served.
    */
   claimSlot(connection: SlotHolder): 'granted' | 'queued' | 'full'
   /**
-   * Gives back the slot (or queue place) of a request that is done: its response is handed to
-   * the kernel, so a client slow to read it holds a descriptor, never a slot. A no-op when it holds none.
+   * Gives back the slot (or queue place) of a request that is done: its response is written to
+   * the socket, or its file is streaming, so a client slow to read it holds a descriptor, never a
+   * slot. A no-op when it holds none.
    */
   releaseSlot(connection: SlotHolder): void
   /** The worker is shutting down: persistent connections close after their current response. */
