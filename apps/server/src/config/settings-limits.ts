@@ -1,0 +1,95 @@
+import type { Setting } from './setting-types.js'
+import { between, MAX_TIMER_MS } from './setting-values.js'
+
+// The settings for limits on what one client or connection may take (settings.ts joins the tables).
+
+export const LIMIT_SETTINGS = {
+  poolSize: {
+    flag: 'pool-size',
+    kind: 'integer',
+    group: 'limits',
+    fallback: '20',
+    help: 'requests served at once per worker (heads complete)',
+    value: between(1, 10_000),
+  },
+  queueSize: {
+    flag: 'queue-size',
+    kind: 'integer',
+    group: 'limits',
+    fallback: '100',
+    help: 'requests waiting per worker for a pool slot (then 503)',
+    value: between(0, 100_000),
+  },
+  maxConnections: {
+    flag: 'max-connections',
+    kind: 'integer',
+    group: 'limits',
+    fallback: '1024',
+    help: 'open connections per worker, idle ones included (then 503)',
+    value: between(1, 1_000_000),
+  },
+  backlog: {
+    flag: 'backlog',
+    kind: 'integer',
+    group: 'limits',
+    fallback: '4096',
+    help: 'connections the kernel queues before they are accepted (capped by net.core.somaxconn)',
+    value: between(1, 65535),
+  },
+  maxRequestLineBytes: {
+    flag: 'max-request-line',
+    kind: 'size',
+    group: 'limits',
+    fallback: '8KiB',
+    help: 'longest request line (then 414)',
+    value: between(64, 1024 * 1024),
+  },
+  maxHeaderBytes: {
+    flag: 'max-header-size',
+    kind: 'size',
+    group: 'limits',
+    fallback: '16KiB',
+    help: 'largest header block (then 431)',
+    value: between(64, 16 * 1024 * 1024),
+  },
+  maxHeaderCount: {
+    flag: 'max-headers',
+    kind: 'integer',
+    group: 'limits',
+    fallback: '100',
+    help: 'most header fields (then 431)',
+    value: between(1, 10_000),
+  },
+  headerTimeoutMs: {
+    flag: 'header-timeout',
+    kind: 'duration',
+    group: 'limits',
+    fallback: '10s',
+    help: 'time to receive the request head (then 408)',
+    value: between(1, MAX_TIMER_MS),
+  },
+  bodyTimeoutMs: {
+    flag: 'body-timeout',
+    kind: 'duration',
+    group: 'limits',
+    fallback: '30s',
+    help: 'longest pause while receiving a body (then 408)',
+    value: between(1, MAX_TIMER_MS),
+  },
+  minRateBytes: {
+    flag: 'min-rate',
+    kind: 'size',
+    group: 'limits',
+    fallback: '1KiB',
+    help: 'slowest a client may send a body or read a response, per second, averaged over --rate-window (then cut off; 0: no minimum)',
+    value: between(0, Number.MAX_SAFE_INTEGER),
+  },
+  rateWindowMs: {
+    flag: 'rate-window',
+    kind: 'duration',
+    group: 'limits',
+    fallback: '10s',
+    help: 'the window --min-rate is averaged over; the first one is a grace period',
+    value: between(100, MAX_TIMER_MS),
+  },
+} as const satisfies Record<string, Setting<unknown>>

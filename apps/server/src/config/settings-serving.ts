@@ -1,0 +1,90 @@
+import type { Setting } from './setting-types.js'
+import { between, CORS_ORIGIN, FLAG, HEADER_VALUE, MAX_TIMER_MS, NON_EMPTY } from './setting-values.js'
+
+// The settings for serving the root: address, files, keep-alive (settings.ts joins the tables).
+
+export const SERVING_SETTINGS = {
+  host: {
+    flag: 'host',
+    short: 'a',
+    kind: 'text',
+    group: 'serving',
+    fallback: '127.0.0.1',
+    help: 'address to listen on',
+    value: NON_EMPTY,
+  },
+  port: {
+    flag: 'port',
+    short: 'p',
+    otherEnv: 'PORT',
+    kind: 'integer',
+    group: 'serving',
+    fallback: '8080',
+    help: 'port to listen on (0 = pick a free one and print it)',
+    value: between(0, 65535),
+  },
+  root: {
+    flag: 'root',
+    kind: 'path',
+    group: 'serving',
+    fallback: '.',
+    help: 'directory served by GET/HEAD; also given as the one argument, DIR',
+    value: NON_EMPTY,
+  },
+  listDirectories: {
+    flag: 'list',
+    kind: 'boolean',
+    group: 'serving',
+    fallback: 'false',
+    help: 'list directories that have no index.html (HTML, or JSON on Accept)',
+    value: FLAG,
+  },
+  precompressed: {
+    flag: 'precompressed',
+    kind: 'boolean',
+    group: 'serving',
+    fallback: 'false',
+    help: 'serve file.br / file.gz in place of file to clients that accept them (Content-Encoding, Vary)',
+    value: FLAG,
+  },
+  cacheControl: {
+    flag: 'cache-control',
+    kind: 'text',
+    group: 'serving',
+    fallback: '',
+    help: "a Cache-Control header for served files, e.g. 'no-cache' or 'public, max-age=3600' (uploads keep their own)",
+    value: HEADER_VALUE,
+  },
+  cors: {
+    flag: 'cors',
+    kind: 'text',
+    group: 'serving',
+    fallback: '',
+    help: "allow cross-origin GET/HEAD from this origin, or '*' (Access-Control-Allow-Origin; OPTIONS preflight)",
+    value: CORS_ORIGIN,
+  },
+  keepAlive: {
+    flag: 'keep-alive',
+    kind: 'boolean',
+    group: 'serving',
+    fallback: 'false',
+    help: 'keep connections open for clients that ask (HTTP/1.0 keep-alive, HTTP/1.1); off: every response closes',
+    value: FLAG,
+  },
+  keepAliveTimeoutMs: {
+    flag: 'keep-alive-timeout',
+    kind: 'duration',
+    group: 'serving',
+    fallback: '5s',
+    help: 'with --keep-alive: how long a connection may sit idle between requests',
+    value: between(1, MAX_TIMER_MS),
+  },
+  keepAliveRequests: {
+    flag: 'keep-alive-requests',
+    kind: 'integer',
+    group: 'serving',
+    fallback: '1000',
+    help: 'with --keep-alive: requests served on one connection before it closes',
+    value: between(1, 1_000_000),
+  },
+} as const satisfies Record<string, Setting<unknown>>
