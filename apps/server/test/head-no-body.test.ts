@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { exchange, openExchange, type RawConnection, type RawExchange } from './helpers/raw-exchange.js'
 import { type RunningServer, startServer, waitFor } from './helpers/server-process.js'
 
-// HEAD never carries a body, whatever the status (RFC 9110 §9.3.2, DESIGN.md "Protocol"): for
+// HEAD never carries a body, whatever the status (RFC 9110 §9.3.2; docs/design.md, "Protocol"): for
 // every status a HEAD request can reach, the answer is a head with Content-Length and not one
 // byte after it. `headResponses` makes the test client read the answer as a HEAD response, so
 // a body after the head is a second, malformed "response" and `exact` is false.

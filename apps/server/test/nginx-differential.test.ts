@@ -9,7 +9,7 @@ import { exchange, type RawExchange } from './helpers/raw-exchange.js'
 import { makeTempDir, type RunningServer, startServer, waitFor } from './helpers/server-process.js'
 
 // Differential test against nginx, the server the design says to behave like for Range,
-// If-Range and the conditional requests (DESIGN.md "Protocol"). Debian's nginx is started as our
+// If-Range and the conditional requests (docs/design.md, "Files"). Debian's nginx is started as our
 // own process (no daemon, no master) on the very directory ThreadServe serves, so both see the
 // same files with the same mtimes, and nginx's ETag has our shape. Every request in CASES goes,
 // byte for byte, to both; status, Content-Range and body must agree, except for the reviewed
@@ -120,7 +120,7 @@ interface Difference {
 }
 
 // RFC 9110 §14.2 lets a server ignore Range altogether, and answer an invalid one with 416 or ignore
-// it; the design ignores what it cannot serve as one range (DESIGN.md "Protocol"), nginx answers
+// it; the design ignores what it cannot serve as one range (docs/design.md, "Files"), nginx answers
 // 416 or multipart. byte-range.test.ts holds the same cases against parseRange alone.
 const INVALID_IGNORED =
   'an invalid ranges-specifier is ignored (200, the whole file), as the design asks; nginx answers 416'
