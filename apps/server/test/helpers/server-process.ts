@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -51,9 +51,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await writeFile(path.join(root, name), content)
   }
   const logPath = path.join(dir, 'server.log')
-  if (options.user !== undefined) await chownTree(dir, options.user.uid, options.user.gid)
+  const { node, main } =
+    options.user === undefined ? { node: process.execPath, main: SERVER_MAIN } : await copyForUser(dir, options.user)
   const args = ['--port', '0', '--workers', '2', '--root', root, '--log', logPath, ...(options.args ?? [])]
-  const child = spawn(process.execPath, [SERVER_MAIN, ...args], {
+  const child = spawn(node, [main, ...args], {
     cwd: dir,
     // The text format (worker id, duration), which the tests read; the command's default is combined.
     env: { ...process.env, INIT_CWD: dir, THREADSERVE_LOG_FORMAT: 'text', ...options.env },
@@ -106,6 +107,26 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return code
     },
   }
+}
+
+/**
+ * A server for another user runs from a copy of the built app inside its temp dir, and from a
+ * copy of node when that user cannot run ours: the checkout (or a Node.js unpacked into a
+ * private temp dir, as CI does for other releases) may be in a folder only root can enter.
+ */
+async function copyForUser(dir: string, user: { uid: number; gid: number }): Promise<{ node: string; main: string }> {
+  const app = path.join(dir, 'app')
+  const built = fileURLToPath(new URL('../../', import.meta.url))
+  for (const part of ['dist', 'assets', 'package.json'])
+    await cp(path.join(built, part), path.join(app, part), { recursive: true })
+  let node = process.execPath
+  if (spawnSync(node, ['-e', ''], { uid: user.uid, gid: user.gid }).status !== 0) {
+    node = path.join(dir, 'node')
+    await copyFile(process.execPath, node)
+    await chmod(node, 0o755)
+  }
+  await chownTree(dir, user.uid, user.gid)
+  return { node, main: path.join(app, 'dist', 'main.js') }
 }
 
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
