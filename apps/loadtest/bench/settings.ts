@@ -9,6 +9,7 @@ export const REPO = path.resolve(HERE, '../../..')
 export const LOADTEST = path.join(HERE, '../dist/main.js')
 export const THREADSERVE = path.join(REPO, 'apps/server/dist/main.js')
 export const NODE_CLUSTER = path.join(HERE, 'baselines/node-cluster.js')
+export const BARE_NODE = path.join(HERE, 'baselines/bare-node.js')
 export const AUTOCANNON = path.join(HERE, '../node_modules/autocannon/autocannon.js')
 export const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3)
 export const EXTRAS_ONLY = process.env.BENCH_ONLY === 'extras'

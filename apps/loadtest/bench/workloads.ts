@@ -12,11 +12,19 @@ export interface Workload {
 }
 
 /**
- * Every workload. python's http.server is left out when python3 is missing and of keep-alive (it
- * closes every connection); nginx takes part in the uploads only with its dav module, as `PUT`.
+ * Every workload. The bare Node baseline and python's http.server close every connection and take
+ * no uploads: they are in the one-request-per-connection GETs only (python when python3 is there);
+ * nginx takes part in the uploads only with its dav module, as `PUT`.
  */
 export function createWorkloads(available: { readonly hasPython: boolean; readonly hasDav: boolean }): Workload[] {
-  const getServers: ServerId[] = ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'nginx', 'node-cluster']
+  const getServers: ServerId[] = [
+    'threadserve',
+    'threadserve-2w',
+    'threadserve-kernel',
+    'nginx',
+    'node-cluster',
+    'bare-node',
+  ]
   if (available.hasPython) getServers.push('python')
   const postServers: ServerId[] = ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'node-cluster']
   if (available.hasDav) postServers.push('nginx')
