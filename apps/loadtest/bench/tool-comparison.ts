@@ -63,7 +63,7 @@ export function renderToolComparison(tools: readonly ToolRow[]): string[] {
   lines.push(
     'Same nginx, GET 1 KiB, 32 connections, one request per connection (autocannon speaks HTTP/1.1, so it is told',
     "`Connection: close`), tools alternated. The instrument must not be the bottleneck: loadtest's goal is at least",
-    "0.8x ab's rate and at least autocannon's.",
+    "0.9x ab's rate and at least autocannon's.",
     '',
     '| tool | req/s | vs ab |',
     '| --- | ---: | ---: |',
