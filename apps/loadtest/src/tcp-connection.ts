@@ -2,11 +2,11 @@ import { getSystemErrorName } from 'node:util'
 
 // A client TCP connection on node's own libuv handle (TCPWrap), with no net.Socket around it. With
 // one request per connection, net.Socket's streams, events and nextTick hops are paid once per
-// request: against nginx, 1 KiB, one process, they put the generator's own CPU at 17-23 µs per
-// request, 14-20 µs on the bare handle, ab's 4 µs; the kernel's ~55 µs (connect, write, close on
-// loopback) is the same for all three (docs/performance.md). The handle is driven as node's
-// net.js drives it: connect with a TCPConnectWrap, readStart into a user buffer, writeBuffer with
-// a WriteWrap (tried synchronously first), shutdown with a ShutdownWrap, close.
+// request: against nginx, 1 KiB, one process, the generator's own CPU is ~25 µs per request with
+// a net.Socket and ~17-20 µs on the bare handle (ab's: ~4 µs); the kernel's ~55 µs (connect,
+// write, close on loopback) is the same for all three (docs/performance.md). The handle is driven
+// as node's net.js drives it: connect with a TCPConnectWrap, readStart into a user buffer,
+// writeBuffer with a WriteWrap (tried synchronously first), shutdown with a ShutdownWrap, close.
 
 interface Binding {
   TCP: new (type: number) => TcpHandle
