@@ -8,7 +8,8 @@ import { renderToolComparison, type ToolRow } from './tool-comparison.js'
 import type { Workload } from './workloads.js'
 
 // docs/benchmarks.md: how and where it was measured, one table per workload with every server's
-// median and range and its ratio to nginx, then the extra sections and the tool comparison.
+// median and range and its ratio to nginx (and to bare Node where it takes part), then the extra
+// sections and the tool comparison.
 
 export interface BenchmarkResults {
   readonly workloads: readonly Workload[]
@@ -30,7 +31,8 @@ function methodLines(hasDav: boolean): string[] {
     '- Peak RSS: the largest sum of resident memory over the tree, sampled every 200 ms; "largest process": the largest RSS of any one process in it (for ThreadServe a worker: the goal is ≤ 64 MiB under the GET load).',
     "- vs nginx: the server's median req/s divided by nginx's in the same workload.",
     '- errors: requests without a complete response; unexpected status: responses with another status than the workload asks for (any 2xx; 206 for the range workload, so a server that ignored Range would show here).',
-    '- The range workload sends one fixed `Range` (the load generator builds its request once): node:cluster + node:http and python serve no ranges and are left out.',
+    '- The range workload sends one fixed `Range` (the load generator builds its request once): node:cluster + node:http, bare Node and python serve no ranges and are left out.',
+    "- bare Node (`apps/loadtest/bench/baselines/bare-node.js`, one-request-per-connection GETs only): two processes accepting on one port (node:cluster SCHED_NONE), a hand parser that takes the path from the request line, the root's files read into memory at start, HTTP/1.0 with Date, Content-Length, Content-Type and `Connection: close`; no log, no limits, no freshness check. It is what a Node server pays per connection through net.Socket with nothing else to do: vs bare Node is what ThreadServe's features (hand-off, freshness check, log, limits) cost above that floor.",
     "- POST runs use 4 connections, below ThreadServe's default `--max-posts 5` (more would measure 503s).",
     hasDav
       ? '- nginx has no POST upload: its POST rows are WebDAV `PUT /dav/bench.bin` (ngx_http_dav_module), which writes a temp file and renames it over the same name without fsync, so it does less work than a durable upload.'
@@ -39,34 +41,48 @@ function methodLines(hasDav: boolean): string[] {
   ]
 }
 
+function medianRate(samples: BenchmarkResults['samples'], key: string): number | null {
+  const list = samples.get(key)
+  return list === undefined || list.length === 0 ? null : median(list.map((s) => s.requestsPerSec))
+}
+
+const ratioTo = (rps: number, base: number | null): string =>
+  base === null || base === 0 ? 'n/a' : `${fmt(rps / base, 2)}x`
+
+const tableRow = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`
+
 /** One workload's table, and its rows for the chart. */
 function workloadSection(workload: Workload, samples: BenchmarkResults['samples']): [string[], ChartGroup] {
-  const lines: string[] = []
-  const nginx = samples.get(`${workload.id}/nginx`)
-  const nginxRps = nginx === undefined ? null : median(nginx.map((s) => s.requestsPerSec))
-  lines.push(`## ${workload.title}`, '')
-  lines.push(
-    '| server | req/s | vs nginx | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | largest process MiB | errors | unexpected status |',
-  )
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  const nginxRps = medianRate(samples, `${workload.id}/nginx`)
+  const bareRps = medianRate(samples, `${workload.id}/bare-node`)
+  const ratioNames = bareRps === null ? ['vs nginx'] : ['vs nginx', 'vs bare Node']
+  const head = ['server', 'req/s', ...ratioNames, 'p50 ms', 'p99 ms', 'CPU µs/req', 'peak RSS MiB']
+  head.push('largest process MiB', 'errors', 'unexpected status')
+  const lines = [`## ${workload.title}`, '', tableRow(head), tableRow(head.map((_, i) => (i === 0 ? '---' : '---:')))]
   const rows: { label: string; rps: number; p99: number }[] = []
   for (const server of workload.servers) {
     const list = samples.get(`${workload.id}/${server}`) ?? []
     if (list.length === 0) continue
-    const rps = list.map((s) => s.requestsPerSec)
-    const ratio = nginxRps === null || nginxRps === 0 ? 'n/a' : `${fmt(median(rps) / nginxRps, 2)}x`
-    lines.push(
-      `| ${SERVER_LABEL[server]} | ${spread(rps)} | ${ratio} | ${spread(
-        list.map((s) => s.p50Ms),
-        2,
-      )} | ${spread(
-        list.map((s) => s.p99Ms),
-        2,
-      )} | ${spread(list.map((s) => s.cpuUsPerRequest))} | ${spread(list.map((s) => s.peakRssMiB))} | ${spread(
-        list.map((s) => s.peakProcessRssMiB),
-      )} | ${list.reduce((n, s) => n + s.errors, 0)} | ${list.reduce((n, s) => n + s.unexpectedStatus, 0)} |`,
+    const column = (pick: (sample: Sample) => number, digits = 0): string => spread(list.map(pick), digits)
+    const total = (pick: (sample: Sample) => number): string => String(list.reduce((n, s) => n + pick(s), 0))
+    const rps = median(list.map((s) => s.requestsPerSec))
+    const cells = [SERVER_LABEL[server], column((s) => s.requestsPerSec), ratioTo(rps, nginxRps)]
+    if (bareRps !== null) cells.push(ratioTo(rps, bareRps))
+    cells.push(
+      column((s) => s.p50Ms, 2),
+      column((s) => s.p99Ms, 2),
+      column((s) => s.cpuUsPerRequest),
     )
-    rows.push({ label: SERVER_LABEL[server], rps: median(rps), p99: median(list.map((s) => s.p99Ms)) })
+    cells.push(
+      column((s) => s.peakRssMiB),
+      column((s) => s.peakProcessRssMiB),
+    )
+    cells.push(
+      total((s) => s.errors),
+      total((s) => s.unexpectedStatus),
+    )
+    lines.push(tableRow(cells))
+    rows.push({ label: SERVER_LABEL[server], rps, p99: median(list.map((s) => s.p99Ms)) })
   }
   lines.push('')
   return [lines, { workload: workload.title, rows }]
@@ -97,8 +113,8 @@ export function renderBenchmarks(results: BenchmarkResults): { markdown: string;
     chart.push(group)
   }
   lines.push(...results.extras)
-  if (results.tools.length > 0) lines.push(...renderToolComparison(results.tools))
-  lines.push('', '![req/s and p99 per server](benchmarks.svg)', '')
+  if (results.tools.length > 0) lines.push(...renderToolComparison(results.tools), '')
+  lines.push('![req/s and p99 per server](benchmarks.svg)', '')
   lines.push(`Total time: ${fmt((Date.now() - results.began) / 1000)} s.`, '')
   return { markdown: lines.join('\n'), chart }
 }

@@ -6,7 +6,7 @@ export interface ChartGroup {
   readonly rows: readonly { readonly label: string; readonly rps: number; readonly p99: number }[]
 }
 
-const COLORS = ['#2f6fde', '#7aa7f0', '#2e9e5b', '#e08a1e', '#9b59b6', '#888888']
+const COLORS = ['#2f6fde', '#7aa7f0', '#2e9e5b', '#e08a1e', '#9b59b6', '#c0392b', '#888888']
 const LABEL_WIDTH = 250
 const BAR_WIDTH = 260
 const PANEL_GAP = 150

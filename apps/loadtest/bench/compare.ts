@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { parseArgs } from 'node:util'
 import { renderBenchmarks } from './benchmarks-markdown.js'
 import { renderChart } from './chart.js'
 import { launch, stop, stopAll, terminateAll } from './child-processes.js'
@@ -14,34 +15,55 @@ import { describeMachine, ensureTools, has } from './machine.js'
 import { measureSample, type Sample } from './measure-sample.js'
 import { fmt, median, spread } from './numbers.js'
 import { freePort, makeRunDir, nginxConfig, type ServerId, startServer } from './servers.js'
-import { EXTRAS_ONLY, LOADTEST, ONLY_WORKLOADS, REPETITIONS, REPO, THREADSERVE } from './settings.js'
+import { EXTRAS_ONLY, LOADTEST, REPETITIONS, REPO, THREADSERVE } from './settings.js'
 import { measureStartup, renderStartup, type StartupRow } from './startup.js'
 import { compareTools, type ToolRow } from './tool-comparison.js'
-import { argsFor, createWorkloads, type Workload } from './workloads.js'
+import { argsFor, createWorkloads } from './workloads.js'
 
-// `pnpm bench:compare`: ThreadServe against nginx, node:cluster + node:http and python's
-// http.server on loopback, same workloads, same run, servers alternated and started fresh for
-// every measurement; then start-up time and large uploads (startup.ts and large-upload.ts); then
-// ab vs autocannon vs loadtest on nginx. Writes docs/benchmarks.md and docs/benchmarks.svg. Every
-// process it starts it stops by pid. BENCH_ONLY=extras runs only the start-up and large-upload
-// measurements, BENCH_ONLY=<workload ids> only those workloads; either prints its sections to
-// stdout, leaving docs/ alone (a partial run must not replace the whole page).
+// `pnpm bench:compare`: ThreadServe against nginx, node:cluster + node:http, the bare Node
+// baseline and python's http.server on loopback, same workloads, same run, servers alternated and
+// started fresh for every measurement; then start-up time and large uploads (startup.ts and
+// large-upload.ts); then ab vs autocannon vs loadtest on nginx. Writes docs/benchmarks.md and
+// docs/benchmarks.svg. Every process it starts it stops by pid. BENCH_ONLY=extras runs only the
+// start-up and large-upload measurements, `--only get1k,tools` only the workloads and the tool
+// comparison it names; both print their sections to stdout and leave docs/ alone.
+
+const TOOLS = 'tools'
+
+/** `--only ID[,ID...]`: workload ids and `tools`; null when absent (the whole run). */
+function parseOnly(argv: readonly string[], workloadIds: readonly string[]): Set<string> | null {
+  const { values } = parseArgs({ args: [...argv], options: { only: { type: 'string' } }, strict: true })
+  if (values.only === undefined) return null
+  const known = [...workloadIds, TOOLS]
+  const only = new Set(values.only.split(',').map((id) => id.trim()))
+  for (const id of only) {
+    if (!known.includes(id)) throw new Error(`--only: unknown "${id}"; known: ${known.join(', ')}`)
+  }
+  if (EXTRAS_ONLY) throw new Error('--only and BENCH_ONLY=extras: give one or the other')
+  return only
+}
 
 async function main(): Promise<void> {
   const began = Date.now()
+  if (process.env.BENCH_ONLY !== undefined && !EXTRAS_ONLY) throw new Error('BENCH_ONLY: only "extras" is known')
+  const hasPython = has('python3')
   ensureTools()
   for (const file of [LOADTEST, THREADSERVE]) {
     if (!existsSync(file)) throw new Error(`${path.relative(REPO, file)} is missing: run pnpm build first`)
   }
   const nginxBuild = spawnSync('nginx', ['-V'], { encoding: 'utf8' })
   const hasDav = `${nginxBuild.stdout}${nginxBuild.stderr}`.includes('http_dav_module')
-  const hasPython = has('python3')
+  const allWorkloads = createWorkloads({ hasPython, hasDav })
+  const only = parseOnly(
+    process.argv.slice(2),
+    allWorkloads.map((workload) => workload.id),
+  )
+  const workloads = only === null ? allWorkloads : allWorkloads.filter((workload) => only.has(workload.id))
   const base = await mkdtemp(path.join(os.tmpdir(), 'threadserve-bench-'))
   await chmod(base, 0o755)
   await mkdir(path.join(base, 'root'), { mode: 0o755 })
   await writeFile(path.join(base, 'root', '1k.bin'), randomBytes(1024), { mode: 0o644 })
   await writeFile(path.join(base, 'root', '100k.bin'), randomBytes(100 * 1024), { mode: 0o644 })
-  const workloads = selectWorkloads(createWorkloads({ hasPython, hasDav }))
   const samples = new Map<string, Sample[]>()
   let run = 0
   let tools: ToolRow[] = []
@@ -73,31 +95,31 @@ async function main(): Promise<void> {
           const key = `${workload.id}/${server}`
           samples.set(key, [...(samples.get(key) ?? []), sample])
           log(
-            `rep ${rep + 1} ${workload.id.padEnd(8)} ${server.padEnd(15)} ${fmt(sample.requestsPerSec).padStart(7)} req/s  p99 ${fmt(sample.p99Ms, 2)} ms  cpu ${fmt(sample.cpuUsPerRequest)} µs/req  errors ${sample.errors}  unexpected status ${sample.unexpectedStatus}`,
+            `rep ${rep + 1} ${workload.id.padEnd(8)} ${server.padEnd(15)} ${fmt(sample.requestsPerSec).padStart(7)} req/s  p99 ${fmt(sample.p99Ms, 2)} ms  cpu ${fmt(sample.cpuUsPerRequest)} µs/req  errors ${sample.errors}  non-2xx ${sample.unexpectedStatus}`,
           )
         }
       }
     }
-    if (ONLY_WORKLOADS === null) {
+    if (only === null) {
       startup = await measureStartup(kit, base, path.join(base, 'root'))
       largeUpload = await measureLargeUpload(kit, base, path.join(base, 'root'))
     }
-    if (!EXTRAS_ONLY && ONLY_WORKLOADS === null) tools = await compareTools(base)
+    if (only === null ? !EXTRAS_ONLY : only.has(TOOLS)) tools = await compareTools(base)
   } finally {
     await stopAll()
     await rm(base, { recursive: true, force: true })
   }
 
+  if (only !== null) {
+    const { markdown } = renderBenchmarks({ workloads, samples, hasDav, extras: [], tools, began })
+    process.stdout.write(`${markdown}\n`)
+    log(`--only ${[...only].join(',')}: printed only, docs/ left as they were (${fmt((Date.now() - began) / 1000)} s)`)
+    return
+  }
   const extras = largeUpload === null ? [] : [...renderStartup(kit, startup), ...renderLargeUpload(kit, largeUpload)]
   if (EXTRAS_ONLY) {
     process.stdout.write(`${['## Machine', '', ...describeMachine(), '', ...extras].join('\n')}\n`)
     log(`BENCH_ONLY=extras: printed only, docs/ left as they were (${fmt((Date.now() - began) / 1000)} s)`)
-    return
-  }
-  if (ONLY_WORKLOADS !== null) {
-    const { markdown } = renderBenchmarks({ workloads, samples, hasDav, extras: [], tools: [], began })
-    process.stdout.write(`${markdown}\n`)
-    log(`BENCH_ONLY=${ONLY_WORKLOADS.join(',')}: printed only, docs/ left as they were`)
     return
   }
   const { markdown, chart } = renderBenchmarks({ workloads, samples, hasDav, extras, tools, began })
@@ -106,17 +128,6 @@ async function main(): Promise<void> {
   await writeFile(path.join(REPO, 'docs/benchmarks.svg'), renderChart(chart))
   process.stdout.write(`${markdown}\n`)
   log(`wrote docs/benchmarks.md and docs/benchmarks.svg in ${fmt((Date.now() - began) / 1000)} s`)
-}
-
-/** The workloads BENCH_ONLY names (all of them when it names none); an unknown id is an error. */
-function selectWorkloads(all: readonly Workload[]): Workload[] {
-  if (ONLY_WORKLOADS === null) return [...all]
-  const known = all.map((workload) => workload.id)
-  const unknown = ONLY_WORKLOADS.filter((id) => !known.includes(id))
-  if (unknown.length > 0 || ONLY_WORKLOADS.length === 0) {
-    throw new Error(`BENCH_ONLY: "extras" or workload ids from ${known.join(', ')}; got "${process.env.BENCH_ONLY}"`)
-  }
-  return all.filter((workload) => ONLY_WORKLOADS?.includes(workload.id))
 }
 
 const onSignal = (): void => {

@@ -4,12 +4,19 @@ import net from 'node:net'
 import path from 'node:path'
 import { launch, track } from './child-processes.js'
 import type { RunningServer } from './kit.js'
-import { NODE_CLUSTER, THREADSERVE } from './settings.js'
+import { BARE_NODE, NODE_CLUSTER, THREADSERVE } from './settings.js'
 
 // The contenders, each started fresh on 127.0.0.1 for every measurement, serving the same root
 // and storing uploads in a fresh directory of the run.
 
-export type ServerId = 'threadserve' | 'threadserve-2w' | 'threadserve-kernel' | 'nginx' | 'node-cluster' | 'python'
+export type ServerId =
+  | 'threadserve'
+  | 'threadserve-2w'
+  | 'threadserve-kernel'
+  | 'nginx'
+  | 'node-cluster'
+  | 'bare-node'
+  | 'python'
 
 export const SERVER_LABEL: Record<ServerId, string> = {
   threadserve: 'ThreadServe (5 workers)',
@@ -17,6 +24,7 @@ export const SERVER_LABEL: Record<ServerId, string> = {
   'threadserve-kernel': 'ThreadServe (--workers 2 --balance kernel)',
   nginx: 'nginx (2 workers)',
   'node-cluster': 'node:cluster + node:http (2 workers)',
+  'bare-node': 'bare Node (net + node:cluster, 2 workers)',
   python: 'python3 -m http.server',
 }
 
@@ -142,6 +150,8 @@ export async function startServer(
       [NODE_CLUSTER, '--port', String(port), '--root', root, '--upload-dir', uploads, '--workers', '2'],
       dir,
     )
+  } else if (id === 'bare-node') {
+    child = launch(process.execPath, [BARE_NODE, '--port', String(port), '--root', root, '--workers', '2'], dir)
   } else {
     child = launch('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', root, String(port)], dir)
   }

@@ -20,11 +20,19 @@ export interface Workload {
 export const RANGE_16K = 'bytes=49152-65535'
 
 /**
- * Every workload. python's http.server is left out when python3 is missing and of keep-alive (it
- * closes every connection); nginx takes part in the uploads only with its dav module, as `PUT`.
+ * Every workload. The bare Node baseline and python's http.server close every connection and take
+ * no uploads: they are in the one-request-per-connection GETs only (python when python3 is there);
+ * nginx takes part in the uploads only with its dav module, as `PUT`.
  */
 export function createWorkloads(available: { readonly hasPython: boolean; readonly hasDav: boolean }): Workload[] {
-  const getServers: ServerId[] = ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'nginx', 'node-cluster']
+  const getServers: ServerId[] = [
+    'threadserve',
+    'threadserve-2w',
+    'threadserve-kernel',
+    'nginx',
+    'node-cluster',
+    'bare-node',
+  ]
   if (available.hasPython) getServers.push('python')
   const postServers: ServerId[] = ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'node-cluster']
   if (available.hasDav) postServers.push('nginx')
@@ -49,7 +57,8 @@ export function createWorkloads(available: { readonly hasPython: boolean; readon
       title: `GET a 16 KiB range of a 100 KiB file (Range: ${RANGE_16K}), one request per connection, 32 connections`,
       path: () => '/100k.bin',
       args: ['-c', '32', '-H', `Range: ${RANGE_16K}`],
-      // node:http's static baseline and python's http.server ignore Range: they would send 100 KiB.
+      // node:http's static baseline, the bare Node baseline and python's http.server ignore
+      // Range: they would send the whole 100 KiB.
       servers: ['threadserve', 'threadserve-2w', 'threadserve-kernel', 'nginx'],
       expectStatus: 206,
     },

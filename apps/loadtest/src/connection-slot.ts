@@ -1,35 +1,33 @@
 import { createHash, type Hash } from 'node:crypto'
-import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { ResponseParser } from '@threadserve/http10-parser'
 import type { LoadEngine } from './engine.js'
 import { CheckKindIndex, classifySocketError, ErrorKindIndex } from './errors.js'
 import { bump, MAX_STATUS } from './measurement.js'
+import { type ConnectionEvents, TcpConnection } from './tcp-connection.js'
 
 const READ_BUFFER_BYTES = 64 * 1024
 
 /**
- * A connection slot: one request in progress at a time. It keeps one net.Socket for its whole
- * life and reconnects it after each close (node's documented `socket.connect()` after 'close'):
- * building a new socket per request costs more than the connection itself (28k vs 16.5k
- * connections/s against nginx in one process, measured on the 2-core CI machine). Reads land in
- * the slot's own buffer (`onread`), and the handlers are bound once, not per request.
+ * A connection slot: one request in progress at a time, on one TcpConnection it reconnects after
+ * each close. Reads land in the slot's own buffer; the connection calls the slot's `on*` methods,
+ * so nothing is bound or allocated per request.
  */
-export class ConnectionSlot {
+export class ConnectionSlot implements ConnectionEvents {
   readonly engine: LoadEngine
   readonly parser = new ResponseParser()
-  readonly socket: net.Socket
+  readonly connection: TcpConnection
   timer: NodeJS.Timeout | null = null
-  /** Connecting or connected; false once 'close' was emitted. */
+  /** Connecting or connected; false once onClose has run. */
   open = false
   active = false
   /** The response is complete; waiting for the server to close so extra bytes can be caught. */
   draining = false
-  /** On 'close': give the slot its next request (false while a kept-alive socket is reused). */
+  /** On close: give the slot its next request (false while a kept-alive connection is reused). */
   nextOnClose = false
-  /** On 'close': resend the current request on a new connection. */
+  /** On close: resend the current request on a new connection. */
   retryOnClose = false
-  /** The socket already carried a response (keep-alive): a close before any byte is retried. */
+  /** The connection already carried a response (keep-alive): a close before any byte is retried. */
   reused = false
   reusable = false
   startMs = 0
@@ -44,15 +42,7 @@ export class ConnectionSlot {
 
   constructor(engine: LoadEngine) {
     this.engine = engine
-    const onRead = (bytes: number, buffer: Uint8Array): void => this.#onData(bytes, buffer as Buffer)
-    // `onread` is honoured by the Socket constructor (node lib/net.js) though @types/node 20 lists
-    // it only for net.connect's options.
-    const onread = { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: onRead }
-    this.socket = new net.Socket({ onread } as net.SocketConstructorOpts)
-    this.socket.on('connect', this.#onConnect.bind(this))
-    this.socket.on('end', this.#onEnd.bind(this))
-    this.socket.on('error', this.#onError.bind(this))
-    this.socket.on('close', this.#onClose.bind(this))
+    this.connection = new TcpConnection(this, Buffer.allocUnsafe(READ_BUFFER_BYTES))
   }
 
   begin(startMs: number): void {
@@ -80,9 +70,8 @@ export class ConnectionSlot {
       this.#write()
       return
     }
-    // Written on 'connect' (#onConnect): a write while connecting makes node add and remove two
-    // one-off listeners per request.
-    this.socket.connect(engine.connectOptions)
+    // Written once connected (onConnect).
+    this.connection.connect(engine.target)
     this.open = true
     this.reused = false
     engine.measurement.connectionsOpened++
@@ -90,18 +79,18 @@ export class ConnectionSlot {
 
   #write(): void {
     const engine = this.engine
-    this.socket.write(engine.request)
+    this.connection.write(engine.request)
     engine.measurement.bytesSent += engine.request.length
   }
 
-  #onConnect(): void {
+  onConnect(): void {
     if (this.active) this.#write()
   }
 
-  /** Closes the connection; the slot's next request starts on 'close' when `next` is set. */
+  /** Closes the connection; the slot's next request starts on close when `next` is set. */
   drop(next: boolean): void {
     this.nextOnClose = next
-    if (this.open) this.socket.destroy()
+    if (this.open) this.connection.close()
     else if (next) this.engine.next(this)
   }
 
@@ -151,7 +140,7 @@ export class ConnectionSlot {
     // Content-Length are a framing bug the check exists to catch.
     if (!ended && this.engine.checkLength && !(this.engine.keepAlive && this.reusable)) {
       this.draining = true
-      this.socket.end()
+      this.connection.end()
       return
     }
     this.finish()
@@ -162,11 +151,11 @@ export class ConnectionSlot {
     // on a new connection, keeping its start time, instead of counting an error.
     if (!this.reused || this.received > 0) return false
     this.retryOnClose = true
-    this.socket.destroy()
+    this.connection.close()
     return true
   }
 
-  #onData(bytes: number, buffer: Buffer): void {
+  onData(bytes: number): void {
     const engine = this.engine
     if (!this.active) return
     engine.measurement.bytesReceived += bytes
@@ -178,7 +167,7 @@ export class ConnectionSlot {
     this.received += bytes
     let step: ReturnType<ResponseParser['push']>
     try {
-      step = this.parser.push(buffer.subarray(0, bytes))
+      step = this.parser.push(this.connection.readBuffer.subarray(0, bytes))
     } catch {
       this.fail(ErrorKindIndex.malformed)
       return
@@ -196,8 +185,8 @@ export class ConnectionSlot {
     if (step.done) this.#complete(step.leftover !== null, false)
   }
 
-  #onEnd(): void {
-    if (!this.active) return // an idle kept-alive connection closed by the server: 'close' follows
+  onEnd(): void {
+    if (!this.active) return // an idle kept-alive connection closed by the server: onClose follows
     if (this.draining) {
       this.finish()
       return
@@ -218,17 +207,17 @@ export class ConnectionSlot {
     }
   }
 
-  #onError(error: NodeJS.ErrnoException): void {
+  onError(code: string): void {
     if (!this.active) return
     if (this.draining) {
       this.finish()
       return
     }
     if (this.#retry()) return
-    this.fail(classifySocketError(error.code))
+    this.fail(classifySocketError(code))
   }
 
-  #onClose(): void {
+  onClose(): void {
     this.open = false
     if (this.retryOnClose) {
       this.retryOnClose = false
@@ -236,7 +225,7 @@ export class ConnectionSlot {
       return
     }
     if (this.active) {
-      // Closed with no 'end' or 'error' first (e.g. destroyed by the engine's stop).
+      // Closed with no end or error first (e.g. closed by the engine's stop).
       this.fail(ErrorKindIndex.closed)
       return
     }

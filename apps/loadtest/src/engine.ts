@@ -1,9 +1,10 @@
-import type net from 'node:net'
+import { isIP } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { ConnectionSlot } from './connection-slot.js'
 import { ErrorKindIndex } from './errors.js'
 import { type EngineResult, Measurement } from './measurement.js'
 import type { LoadOptions } from './options.js'
+import type { ConnectTarget } from './tcp-connection.js'
 
 /** Counters a progress line reads while the engine runs. */
 export interface EngineProgress {
@@ -43,7 +44,7 @@ function onDurationEnd(engine: LoadEngine): void {
  */
 export class LoadEngine {
   readonly request: Buffer
-  readonly connectOptions: net.NetConnectOpts
+  readonly target: ConnectTarget
   readonly expectBody: { expectBody: boolean }
   readonly keepAlive: boolean
   readonly expectStatus: number | null
@@ -70,7 +71,7 @@ export class LoadEngine {
   constructor(options: LoadOptions, request: Buffer, address: string) {
     this.#options = options
     this.request = request
-    this.connectOptions = { host: address, port: options.port, noDelay: options.keepAlive }
+    this.target = { address, port: options.port, ipv6: isIP(address) === 6, noDelay: options.keepAlive }
     this.expectBody = { expectBody: options.method !== 'HEAD' }
     this.keepAlive = options.keepAlive
     this.expectStatus = options.expectStatus

@@ -68,6 +68,26 @@ describe('counts', () => {
     for (const body of bodies) expect(body.length).toBe(65536)
   })
 
+  test('a body larger than the socket buffers arrives whole, written over several sends', async () => {
+    const server = await serve((socket) => reply(socket, 'stored', 201))
+    const report = await load(server.url, '-n', '3', '-c', '2', '--body-size', '4MiB')
+    expect(report.statusCounts).toEqual({ '201': 3 })
+    expect(server.bodies().map((body) => body.length)).toEqual([4 << 20, 4 << 20, 4 << 20])
+  })
+
+  test('an IPv6 literal in the URL connects over IPv6', async (context) => {
+    let server: TinyServer
+    try {
+      server = await serve((socket) => reply(socket, 'six'), { host: '::1' })
+    } catch {
+      context.skip('no IPv6 loopback on this machine')
+      return
+    }
+    const report = await load(server.url, '-n', '20', '-c', '2', '--check-length')
+    expect(report.statusCounts).toEqual({ '200': 20 })
+    expect(report.checkFailures.length).toBe(0)
+  })
+
   test('a duration run stops and counts only whole responses', async () => {
     const server = await serve((socket) => reply(socket))
     const report = await load(server.url, '-d', '500ms', '-c', '4')

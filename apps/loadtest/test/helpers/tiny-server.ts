@@ -36,10 +36,13 @@ export function reply(socket: net.Socket, body: string | Buffer = 'hello', statu
   )
 }
 
-/** `keepAliveRequests`: answer with HTTP/1.0 keep-alive, closing after that many per connection. */
+/**
+ * `keepAliveRequests`: answer with HTTP/1.0 keep-alive, closing after that many per connection.
+ * `host`: the loopback address to listen on (127.0.0.1 unless given, e.g. ::1).
+ */
 export function startTinyServer(
   responder: Responder,
-  options: { keepAliveRequests?: number } = {},
+  options: { keepAliveRequests?: number; host?: string } = {},
 ): Promise<TinyServer> {
   let requestCount = 0
   let connectionCount = 0
@@ -78,11 +81,12 @@ export function startTinyServer(
   })
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, () => {
+    const host = options.host ?? '127.0.0.1'
+    server.listen({ host, port: 0, backlog: 1024 }, () => {
       const port = (server.address() as net.AddressInfo).port
       resolve({
         port,
-        url: `http://127.0.0.1:${port}/x`,
+        url: `http://${net.isIPv6(host) ? `[${host}]` : host}:${port}/x`,
         requests: () => requestCount,
         connections: () => connectionCount,
         bodies: () => bodies,
