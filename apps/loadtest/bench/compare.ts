@@ -95,7 +95,7 @@ async function main(): Promise<void> {
           const key = `${workload.id}/${server}`
           samples.set(key, [...(samples.get(key) ?? []), sample])
           log(
-            `rep ${rep + 1} ${workload.id.padEnd(8)} ${server.padEnd(15)} ${fmt(sample.requestsPerSec).padStart(7)} req/s  p99 ${fmt(sample.p99Ms, 2)} ms  cpu ${fmt(sample.cpuUsPerRequest)} µs/req  errors ${sample.errors}  non-2xx ${sample.unexpectedStatus}`,
+            `rep ${rep + 1} ${workload.id.padEnd(8)} ${server.padEnd(15)} ${fmt(sample.requestsPerSec).padStart(7)} req/s  p99 ${fmt(sample.p99Ms, 2)} ms  cpu ${fmt(sample.cpuUsPerRequest)} µs/req  errors ${sample.errors}  unexpected status ${sample.unexpectedStatus}`,
           )
         }
       }

@@ -175,6 +175,8 @@ export const StatsMessage = z.strictObject({
   queued: Count,
   served: Count,
   rssBytes: Count,
+  /** Connections closed for a missing, bad, late or cut-short PROXY header (--proxy-protocol). */
+  proxyHeadersRefused: z.optional(Count),
 })
 export type StatsMessage = z.infer<typeof StatsMessage>
 

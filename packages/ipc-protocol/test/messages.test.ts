@@ -47,7 +47,7 @@ describe('valid messages', () => {
 })
 
 // Fields a message may leave out (checked by the tables above when present).
-const OPTIONAL_FIELDS = new Set(['client'])
+const OPTIONAL_FIELDS = new Set(['client', 'proxyHeadersRefused'])
 
 describe('invalid messages', () => {
   test.each(INVALID)('$name is rejected', ({ schema, from, value }) => {

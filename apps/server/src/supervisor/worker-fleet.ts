@@ -52,6 +52,8 @@ export interface WorkerSample {
   readonly queued?: number
   readonly served?: number
   readonly rssBytes?: number
+  /** Connections closed for want of a valid PROXY header (--proxy-protocol). */
+  readonly proxyHeadersRefused?: number
 }
 
 export class WorkerFleet {
@@ -161,11 +163,9 @@ export class WorkerFleet {
         const sample = { id: m.id, pid: m.child.pid, ready: m.state === 'ready' }
         if (m.state !== 'ready') return sample
         try {
-          const { inFlight, queued, served, rssBytes } = await m.channel.request(
-            { type: 'stats-request', v: 1 },
-            { timeoutMs },
-          )
-          return { ...sample, inFlight, queued, served, rssBytes }
+          const reply = await m.channel.request({ type: 'stats-request', v: 1 }, { timeoutMs })
+          const { inFlight, queued, served, rssBytes, proxyHeadersRefused = 0 } = reply
+          return { ...sample, inFlight, queued, served, rssBytes, proxyHeadersRefused }
         } catch {
           return sample // busy past the timeout, or gone meanwhile: its figures are left out
         }

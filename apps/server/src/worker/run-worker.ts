@@ -9,6 +9,7 @@ import { acceptConnections, type TcpHandle } from '../common/tcp-handle.js'
 import { WORKER_ID_ENV } from '../common/worker-env.js'
 import { StaticFiles } from '../files/static-files.js'
 import { Connection } from '../http/connection.js'
+import { proxyPreambleCounts } from '../http/proxy-preamble.js'
 import { isLoopbackBinding } from '../http/request-guards.js'
 import type { HealthReport, PermitAnswer, WorkerServices } from '../http/services.js'
 import { onSharedRead } from '../http/socket-events.js'
@@ -198,7 +199,10 @@ export async function runWorker(): Promise<void> {
   channel.on('stats-request', (message) => {
     const { requestId } = message
     const rssBytes = process.memoryUsage.rss()
-    channel.send({ type: 'stats', v: 1, requestId, inFlight: slots.active, queued: slots.queued, served, rssBytes })
+    const { badHeader, timedOut, closedEarly } = proxyPreambleCounts()
+    const proxyHeadersRefused = badHeader + timedOut + closedEarly
+    const figures = { inFlight: slots.active, queued: slots.queued, served, rssBytes, proxyHeadersRefused }
+    channel.send({ type: 'stats', v: 1, requestId, ...figures })
   })
   // The supervisor is gone (crashed or killed): finish what we have, then leave.
   process.on('disconnect', () => drain(Date.now() + config.shutdownGraceMs))
