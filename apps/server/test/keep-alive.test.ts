@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -11,7 +10,6 @@ import { type RunningServer, startServer, waitFor } from './helpers/server-proce
 // one access-log line each; everything else closes after each response, the HTTP/1.0 default
 // (RFC 1945 §1.3: the server closes the connection after its response).
 
-const hasCurl = ['/usr/bin/curl', '/bin/curl', '/usr/local/bin/curl'].some((p) => existsSync(p))
 const BIG = randomBytes(300 * 1024) // past the small-file cache: served as a stream
 const FILES = { 'test.txt': 'hello from the test root\n', 'big.bin': BIG }
 
@@ -178,7 +176,7 @@ describe('--keep-alive', () => {
     expect(sizes[0]).toBe((sizes[1] as number) + 'keep-alive'.length - 'close'.length)
   })
 
-  test.skipIf(!hasCurl)('curl reuses the connection', async () => {
+  test('curl reuses the connection', async () => {
     const url = `${server.url}/test.txt`
     const { stderr } = await promisify(execFile)('curl', ['-sv', '-o', '/dev/null', '-o', '/dev/null', url, url])
     expect(stderr).toMatch(/Re-using existing connection|Reusing existing/i)
