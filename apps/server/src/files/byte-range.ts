@@ -1,3 +1,5 @@
+import { skipSpaces } from './optional-whitespace.js'
+
 const SPACE = 0x20
 const TAB = 0x09
 const COMMA = 0x2c
@@ -125,15 +127,6 @@ function digitsEndAt(text: string, at: number): number {
   while (at < text.length) {
     const code = text.charCodeAt(at)
     if (code < DIGIT_0 || code > DIGIT_9) break
-    at++
-  }
-  return at
-}
-
-function skipSpaces(text: string, at: number): number {
-  while (at < text.length) {
-    const code = text.charCodeAt(at)
-    if (code !== SPACE && code !== TAB) break
     at++
   }
   return at

@@ -1,3 +1,5 @@
+import { skipSpaces } from './optional-whitespace.js'
+
 const SPACE = 0x20
 const TAB = 0x09
 const DQUOTE = 0x22
@@ -78,13 +80,4 @@ function opaqueTagEnd(text: string, at: number): number {
 function regionsEqual(a: string, aAt: number, b: string, bAt: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (a.charCodeAt(aAt + i) !== b.charCodeAt(bAt + i)) return false
   return true
-}
-
-function skipSpaces(text: string, at: number): number {
-  while (at < text.length) {
-    const code = text.charCodeAt(at)
-    if (code !== SPACE && code !== TAB) break
-    at++
-  }
-  return at
 }
