@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { chmod, readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, expect, test } from 'vitest'
+import { type RunningNginx, startNginx } from '../test/helpers/nginx.js'
 import { type RunningServer, startServer } from '../test/helpers/server-process.js'
-import { type RunningNginx, startNginx } from './helpers/nginx.js'
 import {
   compareP99,
   describeRun,

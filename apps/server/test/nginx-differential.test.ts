@@ -1,16 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { accessSync, constants } from 'node:fs'
-import { readFile, rm, utimes, writeFile } from 'node:fs/promises'
-import net from 'node:net'
+import { readFile, utimes } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { type RunningNginx, startNginx } from './helpers/nginx.js'
 import { exchange, type RawExchange } from './helpers/raw-exchange.js'
-import { makeTempDir, type RunningServer, startServer, waitFor } from './helpers/server-process.js'
+import { type RunningServer, startServer } from './helpers/server-process.js'
 
 // Differential test against nginx, the server the design says to behave like for Range,
 // If-Range and the conditional requests (docs/design.md, "Files"). Debian's nginx is started as our
-// own process (no daemon, no master) on the very directory ThreadServe serves, so both see the
+// own process (no daemon, no master: test/helpers/nginx.ts) on the very directory ThreadServe serves, so both see the
 // same files with the same mtimes, and nginx's ETag has our shape. Every request in CASES goes,
 // byte for byte, to both; status, Content-Range and body must agree, except for the reviewed
 // differences in INTENDED_DIFFERENCES, each checked against both servers so that the table
@@ -21,10 +19,6 @@ const SMALL = randomBytes(10_000)
 const LARGE = randomBytes(300 * 1024 + 77)
 const MTIME = new Date('2025-03-04T05:06:07Z')
 const LAST_MODIFIED = 'Tue, 04 Mar 2025 05:06:07 GMT'
-const NGINX = [
-  '/usr/sbin/nginx',
-  ...(process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, 'nginx')),
-]
 
 /** What a case's header lines may depend on: the file's size and its ETag (the same on both servers). */
 interface FileFacts {
@@ -155,94 +149,22 @@ test('every intended difference names a case', () => {
 })
 
 let server: RunningServer
-let nginx: ChildProcess
-let nginxPort: number
-let nginxDir: string
-
-/** The first nginx binary there is: Debian installs it in /usr/sbin, which PATH may lack. */
-function findNginx(): string {
-  for (const candidate of NGINX) {
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // not this one
-    }
-  }
-  throw new Error('nginx is missing: run "pnpm test:setup" (scripts/test-setup.mjs), or apt-get install -y nginx-light')
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once('error', reject)
-    probe.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-}
-
-function nginxConfig(dir: string, root: string, port: number): string {
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  # RFC 9110 §13.1.3's "earlier or equal", the server's documented choice (nginx's default is exact).
-  if_modified_since before;
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-  }
-}
-`
-}
+let nginx: RunningNginx
 
 beforeAll(async () => {
-  const binary = findNginx()
   server = await startServer({ files: { 'small.bin': SMALL, 'large.bin': LARGE, 'empty.bin': '' } })
   for (const name of ['small.bin', 'large.bin', 'empty.bin']) await utimes(path.join(server.root, name), MTIME, MTIME)
-  nginxDir = await makeTempDir('threadserve-nginx-')
-  nginxPort = await freePort()
-  const config = path.join(nginxDir, 'nginx.conf')
-  await writeFile(config, nginxConfig(nginxDir, server.root, nginxPort))
-  nginx = spawn(binary, ['-p', nginxDir, '-c', config, '-e', path.join(nginxDir, 'error.log')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  nginx = await startNginx(server.root, '/small.bin', {
+    singleProcess: true,
+    // RFC 9110 §13.1.3's "earlier or equal", the server's documented choice (nginx's default is exact).
+    httpDirectives: 'if_modified_since before;',
   })
-  let stderr = ''
-  nginx.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    stderr += text
-  })
-  await waitFor(
-    async () => {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr}`)
-      return (await exchange(nginxPort, 'HEAD /small.bin HTTP/1.0\r\n\r\n', { headResponses: true })).status === 200
-        ? true
-        : undefined
-    },
-    10_000,
-    'nginx answering',
-  )
 })
 afterAll(async () => {
-  if (nginx?.pid !== undefined && nginx.exitCode === null) {
-    const exited = new Promise((resolve) => nginx.once('exit', resolve))
-    process.kill(nginx.pid, 'SIGTERM')
-    await exited
-  }
-  if (nginxDir !== undefined) {
-    const log = await readFile(path.join(nginxDir, 'error.log'), 'utf8').catch(() => '')
+  if (nginx !== undefined) {
+    const log = await readFile(path.join(nginx.dir, 'error.log'), 'utf8').catch(() => '')
     if (/\[(emerg|alert|crit)\]/.test(log)) console.log(`[nginx-differential] nginx error log:\n${log}`)
-    await rm(nginxDir, { recursive: true, force: true })
+    await nginx.stop()
   }
   await server?.stop()
 })
@@ -268,7 +190,7 @@ describe.each([
   let facts: FileFacts
 
   beforeAll(async () => {
-    const answer = await exchange(nginxPort, `HEAD ${target} HTTP/1.0\r\n\r\n`, { headResponses: true })
+    const answer = await exchange(nginx.port, `HEAD ${target} HTTP/1.0\r\n\r\n`, { headResponses: true })
     facts = { size, etag: answer.headers.get('etag') ?? '' }
   })
 
@@ -280,12 +202,12 @@ describe.each([
   })
 
   test.each(CASES.filter((c) => INTENDED_DIFFERENCES[c.name] === undefined))('$name: the same answer', async (c) => {
-    const [ours, theirs] = await Promise.all([send(server.port, target, c, facts), send(nginxPort, target, c, facts)])
+    const [ours, theirs] = await Promise.all([send(server.port, target, c, facts), send(nginx.port, target, c, facts)])
     expect(summary(ours)).toBe(summary(theirs))
   })
 
   test.each(DIFFERENT_CASES)('$name: ours $ours, nginx $nginx, because $why', async (c) => {
-    const [ours, theirs] = await Promise.all([send(server.port, target, c, facts), send(nginxPort, target, c, facts)])
+    const [ours, theirs] = await Promise.all([send(server.port, target, c, facts), send(nginx.port, target, c, facts)])
     expect({ ours: ours.status, nginx: theirs.status }).toEqual({ ours: c.ours, nginx: c.nginx })
   })
 })
@@ -303,7 +225,7 @@ describe('ThreadServe and nginx on an empty file', () => {
     const c: Case = { name: range, fields: () => [`Range: ${range}`] }
     const [ours, theirs] = await Promise.all([
       send(server.port, '/empty.bin', c, empty),
-      send(nginxPort, '/empty.bin', c, empty),
+      send(nginx.port, '/empty.bin', c, empty),
     ])
     expect(summary(ours)).toBe(summary(theirs))
   })

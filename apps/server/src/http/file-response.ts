@@ -151,6 +151,10 @@ async function serveVersion(
   return true
 }
 
+// A file's headers depend only on its version (FileInfo) and the worker's settings: for a file
+// served from the cache they are built once, not once per response.
+const HEADERS_OF_FILE = new WeakMap<FileInfo, HeaderList>()
+
 /** The headers of a file response, whatever its status (200, 206 and 304 alike). */
 function fileHeaders(
   services: WorkerServices,
@@ -159,6 +163,10 @@ function fileHeaders(
   coding: string | undefined,
   cors: HeaderList,
 ): HeaderList {
+  if (coding === undefined) {
+    const known = HEADERS_OF_FILE.get(file)
+    if (known !== undefined) return known
+  }
   const headers: [string, string][] = [
     ['Content-Type', file.contentType],
     ['Last-Modified', file.lastModified],
@@ -176,6 +184,7 @@ function fileHeaders(
   }
   headers.push(['Referrer-Policy', 'no-referrer'])
   for (const [name, value] of cors) headers.push([name, String(value)])
+  if (coding === undefined) HEADERS_OF_FILE.set(file, headers)
   return headers
 }
 
@@ -185,9 +194,21 @@ const NO_HEADERS: HeaderList = []
 // standard): what it needs to revalidate and to resume (ETag, Content-Range).
 const EXPOSED = 'ETag, Content-Range, Accept-Ranges, Content-Encoding'
 
+// One list per worker's settings, not one per request.
+const CORS_OF_CONFIG = new WeakMap<WorkerServices['config'], HeaderList>()
+
 /** --cors: who may read our answers from another origin (the Fetch standard's CORS protocol). */
 export function corsHeaders(services: WorkerServices): HeaderList {
-  const origin = services.config.cors
+  const { config } = services
+  let headers = CORS_OF_CONFIG.get(config)
+  if (headers === undefined) {
+    headers = buildCorsHeaders(config.cors)
+    CORS_OF_CONFIG.set(config, headers)
+  }
+  return headers
+}
+
+function buildCorsHeaders(origin: string): HeaderList {
   if (origin === '') return NO_HEADERS
   return origin === '*'
     ? [

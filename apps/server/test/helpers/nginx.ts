@@ -2,13 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { access, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
-import { exchange } from '../../test/helpers/raw-exchange.js'
-import { makeTempDir, waitFor } from '../../test/helpers/server-process.js'
+import { exchange } from './raw-exchange.js'
+import { makeTempDir, waitFor } from './server-process.js'
 
-// Debian's nginx (nginx-light, installed by `pnpm test:setup`) as the reference server of the
-// attack tests: our own master process on a free 127.0.0.1 port, with a generated configuration
-// whose pid file, logs and temp paths all live in a temp dir, stopped by pid. Its settings are
-// nginx's defaults plus what Debian's stock nginx.conf sets for serving files (sendfile, tcp_nopush).
+// Debian's nginx (nginx-light, installed by `pnpm test:setup`) as a reference server, for the
+// differential test of ranges and validators and for the attack tests: our own master process
+// on a free 127.0.0.1 port, with a generated configuration whose pid file, logs and temp paths
+// all live in a temp dir, stopped by pid. Its settings are nginx's defaults plus what Debian's
+// stock nginx.conf sets for serving files (sendfile, tcp_nopush), plus what a caller adds.
 
 const NGINX_PATHS = ['/usr/sbin/nginx', '/usr/bin/nginx']
 
@@ -43,9 +44,25 @@ function freePort(): Promise<number> {
   })
 }
 
-function config(dir: string, root: string, port: number): string {
+export interface NginxOptions {
+  /** worker_processes (default 2, as the benchmark's nginx). */
+  readonly workers?: number
+  /**
+   * One process, no master (`master_process off`): it keeps the user that started it, so a
+   * root-run test can serve a directory only root may read (a server's private temp dir).
+   */
+  readonly singleProcess?: boolean
+  /** More directives for the http block, e.g. `if_modified_since before;`. */
+  readonly httpDirectives?: string
+}
+
+function config(dir: string, root: string, port: number, options: NginxOptions): string {
+  const processes =
+    options.singleProcess === true
+      ? 'master_process off;\nworker_processes 1;'
+      : `worker_processes ${options.workers ?? 2};`
   return `daemon off;
-worker_processes 2;
+${processes}
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
@@ -58,6 +75,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+  ${options.httpDirectives ?? ''}
   server {
     listen 127.0.0.1:${port} backlog=4096;
     root ${root};
@@ -71,12 +89,12 @@ http {
  * root, nginx serves as an unprivileged user: `root` and the directories above it must be
  * readable by everyone.
  */
-export async function startNginx(root: string, probePath: string): Promise<RunningNginx> {
+export async function startNginx(root: string, probePath: string, options: NginxOptions = {}): Promise<RunningNginx> {
   const binary = await nginxBinary()
   const dir = await makeTempDir('threadserve-nginx-')
   const conf = path.join(dir, 'nginx.conf')
   const port = await freePort()
-  await writeFile(conf, config(dir, root, port))
+  await writeFile(conf, config(dir, root, port, options))
   const child = spawn(binary, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
