@@ -1,10 +1,9 @@
 // IPv4 and IPv6 addresses and ports in the text form of PROXY protocol v1 (HAProxy's
 // proxy-protocol.txt §2.1), read from bytes, and IPv6 addresses written back in the one spelling
 // Node uses for socket addresses. Nothing here allocates but the strings it returns.
-import { DIGIT_0 } from './bytes.js'
+import { COLON, DIGIT_0 } from './bytes.js'
 
 const DOT = 0x2e
-const COLON = 0x3a
 const HEX_VALUE = new Int8Array(256).fill(-1)
 for (let c = 0; c < 10; c++) HEX_VALUE[DIGIT_0 + c] = c
 for (let c = 0; c < 6; c++) HEX_VALUE[0x41 + c] = HEX_VALUE[0x61 + c] = 10 + c

@@ -117,14 +117,6 @@ export class RequestParser {
     return this.#acceptHead(chunk)
   }
 
-  /**
-   * The request line's method once it has been read ('' before, and after reset()): a server
-   * that rejects the rest of the head still knows that a HEAD request must get no body.
-   */
-  get method(): string {
-    return this.#method
-  }
-
   /** The connection reached EOF: throws INCOMPLETE_REQUEST if a message was started but not finished. */
   end(): void {
     if (this.#error !== null) throw this.#error

@@ -1,4 +1,3 @@
-import { SocketAddress } from 'node:net'
 import { describe, expect, test } from 'vitest'
 import {
   formatProxyHeaderV1,
@@ -13,9 +12,6 @@ import {
 import { INVALID_PROXY_HEADERS, VALID_PROXY_HEADERS } from './fixtures/proxy-headers.js'
 import { errorCodeOf } from './helpers.js'
 import { INCOMPLETE, proxyOutcomeOf as outcomeOf, REFUSED, REQUEST } from './proxy-helpers.js'
-
-/** How Node spells an IPv6 address it reports for a socket. */
-const _nodeSpelling = (address: string): string => new SocketAddress({ address, family: 'ipv6' }).address
 
 describe('valid headers', () => {
   test.each(VALID_PROXY_HEADERS)('$name', ({ raw, header }) => {

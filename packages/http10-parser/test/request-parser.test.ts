@@ -288,19 +288,3 @@ test('KNOWN_METHODS holds the registered methods the brief names', () => {
     expect(parseInPieces(`${method} /x HTTP/1.0\r\nContent-Length: 0\r\n\r\n`, []).head?.method).toBe(method)
   }
 })
-
-describe('method', () => {
-  test('is the request line method once the line is read, even when the head is then rejected', () => {
-    const parser = new RequestParser()
-    expect(parser.method).toBe('')
-    expect(() => parser.push(Buffer.from('HEAD / HTTP/1.0\r\nBad Header: x\r\n\r\n'))).toThrow(ParseError)
-    expect(parser.method).toBe('HEAD')
-  })
-
-  test('is empty again after reset()', () => {
-    const parser = new RequestParser()
-    parser.push(Buffer.from('GET / HTTP/1.0\r\n\r\n'))
-    parser.reset()
-    expect(parser.method).toBe('')
-  })
-})

@@ -69,9 +69,10 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     return this.#exchange
   }
 
-  /** ExchangeOwner: the request's method: by its head, else its request line, else its first bytes (head-prefix.ts). */
+  /** ExchangeOwner: the request's method: by its head, else HEAD if its first bytes say so (head-prefix.ts). */
   get requestMethod(): string {
-    return this.#request.head?.method || this.#parser.method || (this.#headPrefix.isHead ? 'HEAD' : '')
+    const head = this.#request.head
+    return head !== null ? head.method : this.#headPrefix.isHead ? 'HEAD' : ''
   }
 
   /** ExchangeOwner: a response starts; the connection persists after it, or closes. */
