@@ -1,3 +1,4 @@
+import { MAX_TIME_MS, QUOTED_SAFE } from './ascii-fields.js'
 import type { AccessRecord } from './types.js'
 
 // nginx's `combined` and the Common Log Format, byte for byte as nginx writes them:
@@ -5,15 +6,10 @@ import type { AccessRecord } from './types.js'
 //   common:   the same without the last two fields.
 // Every line is pure ASCII (the escape below leaves nothing else), which the writer relies on.
 
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-
 // nginx's ngx_http_log_escape (src/http/modules/ngx_http_log_module.c, escape=default) writes the
 // bytes 0x00-0x1f, '"', '\', 0x7f and 0x80-0xff as \xHH with uppercase hex; everything else,
-// space included, as it is. Its table, as the bytes that stay:
-const NGINX_SAFE = new Uint8Array(128)
-for (let c = 0x20; c <= 0x7e; c++) NGINX_SAFE[c] = 1
-NGINX_SAFE[QUOTE] = NGINX_SAFE[BACKSLASH] = 0
+// space included, as it is: the bytes that stay are QUOTED_SAFE's.
+const NGINX_SAFE = QUOTED_SAFE
 
 const ESCAPED_BYTE: string[] = []
 for (let b = 0; b < 256; b++) ESCAPED_BYTE.push(`\\x${b.toString(16).toUpperCase().padStart(2, '0')}`)
@@ -26,9 +22,6 @@ const NO_STATUS = '000'
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
 const TWO_DIGITS: string[] = []
 for (let n = 0; n < 60; n++) TWO_DIGITS.push(String(n).padStart(2, '0'))
-
-// ECMA-262 §21.4.1.1: a Date holds at most ±8.64e15 ms.
-const MAX_TIME_MS = 8.64e15
 
 // Building '[dd/Mon/yyyy:HH:MM:SS +0000]' takes a Date and six getters; lines of the same second
 // share it (nginx caches its $time_local per second the same way).

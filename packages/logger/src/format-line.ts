@@ -1,10 +1,8 @@
+import { BACKSLASH, MAX_TIME_MS, QUOTE, QUOTED_SAFE } from './ascii-fields.js'
 import type { AccessRecord } from './types.js'
 
 // Both formats produce pure ASCII lines (everything else is escaped), so a line's length in UTF-16
 // code units is its length in bytes: the writer sizes its batches without Buffer.byteLength.
-
-const BACKSLASH = 0x5c
-const QUOTE = 0x22
 
 // Bytes a text-format field keeps as they are: visible ASCII except '"' and '\'. Space is escaped
 // too, so the quoted request line always splits into exactly three fields.
@@ -14,9 +12,7 @@ TEXT_SAFE[QUOTE] = TEXT_SAFE[BACKSLASH] = 0
 
 // Characters a JSON string keeps as they are: RFC 8259 §7 requires escaping '"', '\' and controls;
 // DEL and non-ASCII are escaped as well to keep the line ASCII.
-const JSON_SAFE = new Uint8Array(128)
-for (let c = 0x20; c <= 0x7e; c++) JSON_SAFE[c] = 1
-JSON_SAFE[QUOTE] = JSON_SAFE[BACKSLASH] = 0
+const JSON_SAFE = QUOTED_SAFE
 
 const HEX2: string[] = []
 for (let b = 0; b < 256; b++) HEX2.push(b.toString(16).padStart(2, '0'))
@@ -36,8 +32,7 @@ JSON_ASCII_ESCAPES[BACKSLASH] = '\\\\'
 const MILLIS: string[] = []
 for (let ms = 0; ms < 1000; ms++) MILLIS.push(String(ms).padStart(3, '0'))
 
-// ECMA-262 §21.4.1.1: a Date holds at most ±8.64e15 ms; toISOString throws beyond that.
-const MAX_TIME_MS = 8.64e15
+// MAX_TIME_MS: toISOString throws beyond it.
 
 // toISOString allocates a Date and a string per call; a busy worker logs many lines per second, so
 // the 'YYYY-MM-DDTHH:MM:SS.' prefix is cached per second (nginx caches its log time the same way).

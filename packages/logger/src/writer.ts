@@ -78,14 +78,16 @@ function invalid(message: string): LogError {
   return new LogError('INVALID_OPTIONS', message)
 }
 
+// 'text', 'json', 'combined' or 'common': the error names the formats FORMATTERS knows.
+const FORMAT_NAMES = Object.keys(FORMATTERS).map((name) => `'${name}'`)
+const FORMAT_LIST = `${FORMAT_NAMES.slice(0, -1).join(', ')} or ${FORMAT_NAMES.at(-1)}`
+
 function readSettings(options: AccessLogOptions): WriterSettings {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
   const { path, format = 'text', flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS } = options
   const { maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES, onError = reportToStderr } = options
   if (typeof path !== 'string' || path.length === 0) throw invalid('path must be a non-empty string')
-  if (format !== 'text' && format !== 'json' && format !== 'combined' && format !== 'common') {
-    throw invalid("format must be 'text', 'json', 'combined' or 'common'")
-  }
+  if (typeof format !== 'string' || !Object.hasOwn(FORMATTERS, format)) throw invalid(`format must be ${FORMAT_LIST}`)
   if (!(Number.isFinite(flushIntervalMs) && flushIntervalMs >= 0 && flushIntervalMs <= MAX_FLUSH_INTERVAL_MS)) {
     throw invalid(`flushIntervalMs must be a number from 0 to ${MAX_FLUSH_INTERVAL_MS}`)
   }
