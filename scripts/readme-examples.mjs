@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `node scripts/readme-examples.mjs <package dir>`: runs every TypeScript example of a package's
 // README as a consumer would, and fails if one does not type-check, does not run, or does not
-// print what the README says it prints. Each package's test/readme-examples.test.ts calls it.
+// print what the README says it prints. Each package's test/package.test.ts (through scripts/package-tests.ts) calls it.
 //
 // Each ```ts block is one program. It goes into a temp directory whose node_modules holds the
 // package (a link to its directory, so its package.json `exports` and the built dist/ are what

@@ -90,7 +90,11 @@ test('the supervisor loads no request-serving code (http, files, browser, worker
   expect(describeEdges(edges)).toEqual([])
 })
 
-test('no package imports an app, nor another package by a relative path', () => {
+// The repository's shared test tooling (scripts/) is the one place outside a package its tests may
+// use: the checks every package runs on itself as a consumer (scripts/package-tests.ts).
+const SHARED_SCRIPTS = fileURLToPath(new URL('../../../scripts/', import.meta.url))
+
+test('no package imports an app, nor another package by a relative path; tests may use scripts/', () => {
   const offending: string[] = []
   for (const pkg of readdirSync(PACKAGES)) {
     const root = path.join(PACKAGES, pkg)
@@ -103,8 +107,9 @@ test('no package imports an app, nor another package by a relative path', () => 
       }
       for (const file of files) {
         for (const spec of specifiersOf(file)) {
-          const leavesPackage =
-            spec.startsWith('.') && !path.resolve(path.dirname(file), spec).startsWith(root + path.sep)
+          const resolved = path.resolve(path.dirname(file), spec)
+          const sharedTooling = dir === 'test' && resolved.startsWith(SHARED_SCRIPTS)
+          const leavesPackage = spec.startsWith('.') && !resolved.startsWith(root + path.sep) && !sharedTooling
           const namesAnApp = spec === 'server' || spec === 'loadtest' || spec.startsWith('server/')
           if (leavesPackage || namesAnApp) offending.push(`${path.relative(PACKAGES, file)} -> ${spec}`)
         }
