@@ -1,7 +1,7 @@
 import type { ChartGroup } from './chart.js'
 import { describeMachine } from './machine.js'
 import type { Sample } from './measure-sample.js'
-import { fmt, median, spread } from './numbers.js'
+import { fmt, median, ratioTo, spread } from './numbers.js'
 import { SERVER_LABEL } from './servers.js'
 import { REPETITIONS } from './settings.js'
 import { renderToolComparison, type ToolRow } from './tool-comparison.js'
@@ -45,9 +45,6 @@ function medianRate(samples: BenchmarkResults['samples'], key: string): number |
   const list = samples.get(key)
   return list === undefined || list.length === 0 ? null : median(list.map((s) => s.requestsPerSec))
 }
-
-const ratioTo = (rps: number, base: number | null): string =>
-  base === null || base === 0 ? 'n/a' : `${fmt(rps / base, 2)}x`
 
 const tableRow = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`
 

@@ -14,3 +14,7 @@ export const fmt = (n: number, digits = 0): string =>
 export function spread(values: readonly number[], digits = 0): string {
   return `${fmt(median(values), digits)} (${fmt(Math.min(...values), digits)}-${fmt(Math.max(...values), digits)})`
 }
+
+/** `rate` as a multiple of `base` (`1.23x`), or 'n/a' when there is no base to divide by. */
+export const ratioTo = (rate: number, base: number | null): string =>
+  base === null || base === 0 ? 'n/a' : `${fmt(rate / base, 2)}x`

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { stop } from './child-processes.js'
 import { log } from './log.js'
-import { fmt, median, spread } from './numbers.js'
+import { fmt, median, ratioTo, spread } from './numbers.js'
 import { runLoadtest } from './run-loadtest.js'
 import { makeRunDir, startServer } from './servers.js'
 import { AUTOCANNON, MEASURE_SECONDS, REPETITIONS, WARMUP } from './settings.js'
@@ -83,9 +83,7 @@ export function renderToolComparison(tools: readonly ToolRow[]): string[] {
   )
   const abRate = median(tools[0]?.rates ?? [0])
   for (const row of tools) {
-    lines.push(
-      `| ${row.tool} | ${spread(row.rates)} | ${abRate > 0 ? `${fmt(median(row.rates) / abRate, 2)}x` : 'n/a'} |`,
-    )
+    lines.push(`| ${row.tool} | ${spread(row.rates)} | ${ratioTo(median(row.rates), abRate)} |`)
   }
   return lines
 }

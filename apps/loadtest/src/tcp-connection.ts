@@ -158,7 +158,10 @@ export class TcpConnection {
     const request = new ShutdownWrap()
     request.handle = handle
     request.oncomplete = afterShutdown
-    handle.shutdown(request)
+    // A shutdown that fails at once ends the connection now, as connect and write errors do,
+    // rather than leaving a draining slot to the timeout sweep.
+    const error = handle.shutdown(request)
+    if (error < 0) this.#closeWithError(error)
   }
 
   /** Closes now; `onClose` follows, from libuv's close callback. */
