@@ -1,16 +1,7 @@
 import { getSystemErrorName } from 'node:util'
+import type { TcpHandle } from './node-internals.js'
 
-/**
- * A raw libuv TCP handle (node's TCPWrap), as net._createServerHandle and a listening handle's
- * `onconnection` give them: what node:cluster's round-robin hand-off uses, with no net.Socket
- * (streams, event emitters, timers) built around it until someone reads from it.
- */
-export interface TcpHandle {
-  getsockname(out: Record<string, unknown>): number
-  listen(backlog: number): number
-  onconnection: ((status: number, client?: TcpHandle) => void) | null
-  close(callback?: () => void): void
-}
+export type { TcpHandle }
 
 /**
  * Listens on a bound handle and gives every accepted connection to `onConnection` as a raw

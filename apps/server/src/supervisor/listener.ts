@@ -1,7 +1,8 @@
 import { lookup } from 'node:dns/promises'
-import net from 'node:net'
+import type net from 'node:net'
 import { getSystemErrorName } from 'node:util'
 import type { SendableHandle } from '@threadserve/ipc-protocol'
+import { serverHandleFactory } from '../common/node-internals.js'
 import { acceptConnections, type TcpHandle } from '../common/tcp-handle.js'
 import type { Config } from '../config/config.js'
 import { UsageError } from '../config/usage-error.js'
@@ -28,8 +29,6 @@ function usageErrorFor(code: string | undefined, config: Config): Error | undefi
   }
   return undefined
 }
-
-type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) => TcpHandle | number
 
 /** Binds (but does not listen on) the server socket, for the workers to listen on. */
 export async function bindForWorkers(config: Config): Promise<Listener> {
@@ -60,7 +59,8 @@ async function bind(config: Config): Promise<{ handle: TcpHandle; address: net.A
     throw usageErrorFor((error as NodeJS.ErrnoException).code, config) ?? error
   }
   // net._createServerHandle is what node:cluster uses to create a handle it shares with workers.
-  const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle
+  const createServerHandle = serverHandleFactory()
+  if (createServerHandle === null) throw new Error(`this Node (${process.version}) has no net._createServerHandle`)
   const handle = createServerHandle(resolved.address, config.port, resolved.family === 6 ? 6 : 4)
   if (typeof handle === 'number') {
     const code = getSystemErrorName(handle)

@@ -1,0 +1,132 @@
+import net from 'node:net'
+
+// Every Node internal the server uses, in one place. None of it is public API; each piece was
+// chosen because the public API pays per connection for something a file server does not need
+// (a net.Socket's streams, event emitter, timers; child_process's JSON framing and per-handle
+// acknowledgement). test/node-internals.test.ts checks each one by name, so that a Node release
+// that changes one fails that file rather than the end-to-end tests by timeout; README.md lists
+// them under "Requirements".
+//
+// Used, and what happens without it:
+// - net._createServerHandle(address, port, family): binds a raw listening TCP handle (what
+//   node:cluster uses). Required: without it the server cannot start (a clear error).
+// - TCP handles (tcp_wrap's TCPWrap): listen, onconnection, getsockname, getpeername,
+//   setNoDelay, readStart/readStop, useUserBuffer, onread, writev, writeLatin1String,
+//   writeBuffer, shutdown, close, bytesWritten; passed to a child over IPC as a raw handle.
+// - process.binding('stream_wrap'): WriteWrap, ShutdownWrap, streamBaseState with
+//   kReadBytesOrError, kBytesWritten, kLastWriteWasAsync (how net.js reads a handle's results).
+//   Missing or changed: workers wrap each connection in a net.Socket instead (slower, same
+//   behaviour): see `rawStreams` below.
+// - process.binding('uv').UV_EOF: the read result that means "the peer ended".
+//
+// `process.binding` is deprecated in favour of public APIs, but these modules are on its allow
+// list (node's own tests use them) and no public API reaches a handle without a net.Socket.
+
+/**
+ * A raw libuv TCP handle (node's TCPWrap), as net._createServerHandle and a listening handle's
+ * `onconnection` give them: what node:cluster's round-robin hand-off uses, with no net.Socket
+ * (streams, event emitters, timers) built around it.
+ */
+export interface TcpHandle {
+  getsockname(out: Record<string, unknown>): number
+  listen(backlog: number): number
+  onconnection: ((status: number, client?: TcpHandle) => void) | null
+  close(callback?: () => void): void
+}
+
+/** A request object node's stream methods complete (WriteWrap, ShutdownWrap). */
+export interface StreamRequest {
+  handle: RawStream | null
+  oncomplete: ((this: StreamRequest, status: number) => void) | null
+  /** Ours: the connection the request belongs to. */
+  owner: unknown
+}
+
+/** What a connected TCP handle offers (node's StreamBase and TCPWrap methods). */
+export interface RawStream {
+  onread: ((this: RawStream) => void) | null
+  /** Ours: the connection the handle belongs to. */
+  owner: unknown
+  readonly bytesWritten: number
+  readonly writeQueueSize: number
+  getpeername(out: Record<string, unknown>): number
+  setNoDelay(on: boolean): number
+  useUserBuffer(buffer: Uint8Array): void
+  readStart(): number
+  readStop(): number
+  writev(request: StreamRequest, chunks: Uint8Array[], allBuffers: true): number
+  writeLatin1String(request: StreamRequest, text: string): number
+  writeBuffer(request: StreamRequest, buffer: Uint8Array): number
+  shutdown(request: StreamRequest): number
+  close(callback?: (this: RawStream) => void): void
+}
+
+export interface RawStreamInternals {
+  readonly WriteWrap: new () => StreamRequest
+  readonly ShutdownWrap: new () => StreamRequest
+  /** Results of the last stream call: bytes read (or a negative errno), bytes written, async or not. */
+  readonly state: Int32Array
+  readonly kReadBytesOrError: number
+  readonly kBytesWritten: number
+  readonly kLastWriteWasAsync: number
+  readonly UV_EOF: number
+}
+
+type Binding = (name: string) => unknown
+type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) => TcpHandle | number
+
+function loadRawStreams(): RawStreamInternals | null {
+  try {
+    const bind = (process as unknown as { binding: Binding }).binding.bind(process)
+    const streams = bind('stream_wrap') as Record<string, unknown>
+    const { UV_EOF } = bind('uv') as { UV_EOF: unknown }
+    const internals = {
+      WriteWrap: streams.WriteWrap,
+      ShutdownWrap: streams.ShutdownWrap,
+      state: streams.streamBaseState,
+      kReadBytesOrError: streams.kReadBytesOrError,
+      kBytesWritten: streams.kBytesWritten,
+      kLastWriteWasAsync: streams.kLastWriteWasAsync,
+      UV_EOF,
+    }
+    const complete =
+      typeof internals.WriteWrap === 'function' &&
+      typeof internals.ShutdownWrap === 'function' &&
+      internals.state instanceof Int32Array &&
+      typeof internals.kReadBytesOrError === 'number' &&
+      typeof internals.kBytesWritten === 'number' &&
+      typeof internals.kLastWriteWasAsync === 'number' &&
+      typeof UV_EOF === 'number'
+    return complete ? (internals as RawStreamInternals) : null
+  } catch {
+    return null // process.binding gone, or a module off its allow list
+  }
+}
+
+/**
+ * The stream internals for serving connections on raw handles, or null when this Node does not
+ * have them as expected (then connections use net.Socket). THREADSERVE_NET_SOCKET=1 forces the
+ * fallback, to test it and to compare the two.
+ */
+export const rawStreams: RawStreamInternals | null =
+  process.env.THREADSERVE_NET_SOCKET === '1' ? null : loadRawStreams()
+
+/** net._createServerHandle, or null if this Node has none. */
+export function serverHandleFactory(): CreateServerHandle | null {
+  const create = (net as unknown as { _createServerHandle?: unknown })._createServerHandle
+  return typeof create === 'function' ? (create as CreateServerHandle) : null
+}
+
+/** A connected handle's methods that the raw connection layer calls, checked once. */
+export function isRawStream(handle: unknown): handle is RawStream {
+  const candidate = handle as Partial<Record<keyof RawStream, unknown>> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.readStart === 'function' &&
+    typeof candidate.writev === 'function' &&
+    typeof candidate.shutdown === 'function' &&
+    typeof candidate.useUserBuffer === 'function' &&
+    typeof candidate.getpeername === 'function'
+  )
+}
