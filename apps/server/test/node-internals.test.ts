@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { afterEach, expect, test } from 'vitest'
+import { isRawStream, loadRawStreams, type RawStream } from '../src/common/node-internals.js'
 import { acceptConnections, type TcpHandle } from '../src/common/tcp-handle.js'
-import { socketFromHandle } from '../src/worker/client-socket.js'
 
-// The server leans on Node internals that are not public API: net._createServerHandle (what
-// node:cluster binds with), raw TCP handles with listen/getsockname/onconnection, net.Socket's
-// `handle` and `pauseOnCreate` options (what net.Server's accept path uses), its `onread` option,
-// and raw handles sent to a child over IPC. Each is checked here on its own, so that a Node
+// The server leans on Node internals that are not public API (src/common/node-internals.ts lists
+// them): net._createServerHandle (what node:cluster binds with), raw TCP handles with
+// listen/getsockname/onconnection, the stream internals the raw transport drives a connection
+// with, and raw handles sent to a child over IPC. Each is checked here on its own, so that a Node
 // release that changes one fails this file by name rather than the end-to-end tests by timeout.
+// (The net.Socket fallback's own options are checked in transport.test.ts.)
 
 type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) => TcpHandle | number
 
@@ -80,39 +81,59 @@ test('a listening raw handle calls onconnection with status 0 and a client handl
   expect(typeof (client as unknown as { readStart?: unknown }).readStart).toBe('function')
 })
 
-test('Sockets on raw handles with onread read into the one given buffer, only after resume()', async () => {
-  const reads: { bytes: number; buffer: Buffer; text: string }[] = []
-  const sockets: net.Socket[] = []
-  const peers: net.Socket[] = []
-  for (const word of ['hello', 'there']) {
-    const { port, accepted } = listenRaw()
-    const peer = connect(port)
-    const socket = socketFromHandle((await accepted) as never, function onRead(bytes, buffer) {
-      reads.push({ bytes, buffer, text: buffer.toString('latin1', 0, bytes) })
-    })
-    cleanups.push(() => socket.destroy())
-    await new Promise<void>((resolve) => peer.write(word, () => resolve()))
-    sockets.push(socket)
-    peers.push(peer)
+test('stream_wrap and uv give what the raw transport reads results from', () => {
+  const internals = loadRawStreams()
+  expect(internals, 'stream_wrap/uv as expected (else connections fall back to net.Socket)').not.toBe(null)
+  if (internals === null) return
+  expect(typeof internals.WriteWrap).toBe('function')
+  expect(typeof internals.ShutdownWrap).toBe('function')
+  expect(internals.state).toBeInstanceOf(Int32Array)
+  for (const index of [internals.kReadBytesOrError, internals.kBytesWritten, internals.kLastWriteWasAsync])
+    expect(index).toBeLessThan(internals.state.length)
+  expect(internals.UV_EOF).toBeLessThan(0)
+})
+
+test('an accepted handle has every method the raw transport calls', async () => {
+  const { port, accepted } = listenRaw()
+  connect(port)
+  const client = await accepted
+  cleanups.push(() => client.close())
+  expect(isRawStream(client)).toBe(true)
+  for (const method of ['readStop', 'writeLatin1String', 'writeBuffer', 'setNoDelay', 'close'])
+    expect(typeof (client as unknown as Record<string, unknown>)[method], method).toBe('function')
+  expect(typeof (client as unknown as { writeQueueSize: unknown }).writeQueueSize).toBe('number')
+})
+
+test('a raw handle reads into the user buffer and reports its results in streamBaseState', async () => {
+  const internals = loadRawStreams()
+  if (internals === null) throw new Error('no stream internals: see the test above')
+  const { port, accepted } = listenRaw()
+  const peer = connect(port)
+  const handle = (await accepted) as unknown as RawStream
+  cleanups.push(() => handle.close())
+  const buffer = Buffer.alloc(1024)
+  const results: { result: number; text: string }[] = []
+  handle.onread = function onread() {
+    const result = internals.state[internals.kReadBytesOrError] as number
+    results.push({ result, text: result > 0 ? buffer.toString('latin1', 0, result) : '' })
   }
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  expect(reads, 'pauseOnCreate: nothing is read before resume()').toEqual([])
-  for (const socket of sockets) {
-    socket.resume()
-    const count = reads.length
-    await waitUntil(() => reads.length > count)
-  }
-  expect(reads.map(({ bytes, text }) => ({ bytes, text }))).toEqual([
-    { bytes: 5, text: 'hello' },
-    { bytes: 5, text: 'there' },
+  handle.useUserBuffer(buffer)
+  expect(handle.readStart()).toBe(0)
+  peer.end('hello')
+  await waitUntil(() => results.length >= 2)
+  expect(results).toEqual([
+    { result: 5, text: 'hello' },
+    { result: internals.UV_EOF, text: '' },
   ])
-  // The whole buffer client-socket.ts passes, the same one for every socket: nothing allocated.
-  expect(reads[0]?.buffer.length).toBe(256 * 1024)
-  expect(reads[1]?.buffer).toBe(reads[0]?.buffer)
-  // Writing works on such a socket.
-  const echoed = new Promise<string>((resolve) => peers[0]?.once('data', (data) => resolve(data.toString())))
-  sockets[0]?.write('world')
-  expect(await echoed).toBe('world')
+  // A write through a WriteWrap: done at once on an idle loopback connection, its size reported.
+  const received = new Promise<string>((resolve) => peer.once('data', (data) => resolve(data.toString())))
+  const request = new internals.WriteWrap()
+  request.handle = handle
+  request.oncomplete = () => {}
+  expect(handle.writev(request, ['wor', 'latin1', Buffer.from('ld'), 'buffer'] as never, false as true)).toBe(0)
+  expect(internals.state[internals.kBytesWritten]).toBe(5)
+  expect(internals.state[internals.kLastWriteWasAsync]).toBe(0)
+  expect(await received).toBe('world')
 })
 
 test('a raw client handle sent to a child over IPC arrives as a handle the child can wrap', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { exchange, openExchange, type RawExchange } from './helpers/raw-exchange.js'
 import { type RunningServer, startServer } from './helpers/server-process.js'
 
-// A worker reads every socket into one shared buffer (src/worker/client-socket.ts): a chunk is
+// A worker reads every connection into one shared buffer (src/transport/read-buffer.ts): a chunk is
 // valid only until the next read of any socket, so anything kept past it must be a copy. One
 // worker, many connections whose reads interleave: uploads written in odd-sized pieces, a
 // multipart form, and pipelined keep-alive GETs. A byte kept without a copy would show up as

@@ -75,7 +75,8 @@ export interface RawStreamInternals {
 type Binding = (name: string) => unknown
 type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) => TcpHandle | number
 
-function loadRawStreams(): RawStreamInternals | null {
+/** The stream internals as this Node has them, or null (what `rawStreams` holds unless forced off). */
+export function loadRawStreams(): RawStreamInternals | null {
   try {
     const bind = (process as unknown as { binding: Binding }).binding.bind(process)
     const streams = bind('stream_wrap') as Record<string, unknown>

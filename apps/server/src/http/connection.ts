@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net'
 import {
   type ParsedTarget,
   ParseError,
@@ -6,7 +5,9 @@ import {
   type RequestHead,
   RequestParser,
 } from '@threadserve/http10-parser'
+import type { Transport, TransportEvents } from '../transport/transport.js'
 import { UploadRequest } from '../uploads/upload-request.js'
+import * as timers from './connection-timers.js'
 import { Exchange, type ExchangeOwner } from './exchange.js'
 import { HeadPrefix } from './head-prefix.js'
 import { HeldBytes, mayKeepAlive } from './keep-alive.js'
@@ -14,7 +15,6 @@ import { ProxyPreamble } from './proxy-preamble.js'
 import { type DispatchTarget, dispatchRequest, serveRequest } from './request-dispatch.js'
 import { RequestState } from './request-state.js'
 import type { WorkerServices } from './services.js'
-import * as events from './socket-events.js'
 
 // One client connection: one request (HTTP/1.0 closes after each response), or with --keep-alive
 // a series of them. Bytes that arrive in a phase that does not want them are read and dropped,
@@ -29,8 +29,8 @@ const Phase = { Head: 0, Waiting: 1, Uploading: 2, Responding: 3, Closing: 4, Id
 type Phase = (typeof Phase)[keyof typeof Phase]
 const LINGER_MS = 2000
 
-export class Connection implements events.SocketEventTarget, DispatchTarget, ExchangeOwner {
-  readonly #socket: Socket
+export class Connection implements TransportEvents, timers.TimedConnection, DispatchTarget, ExchangeOwner {
+  readonly #transport: Transport
   readonly #services: WorkerServices
   readonly #parser: RequestParser
   readonly #onClosed: (connection: Connection) => void
@@ -39,7 +39,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   /** Tells a HEAD from its first bytes, for answers sent before the request line is whole. */
   readonly #headPrefix = new HeadPrefix()
   /** --proxy-protocol: the load balancer's header, read before the request. */
-  #preamble: ProxyPreamble<Socket> | null = null
+  #preamble: ProxyPreamble<Transport> | null = null
   #phase: Phase = Phase.Head
   #headerTimer: NodeJS.Timeout | null = null
   #lingerTimer: NodeJS.Timeout | null = null
@@ -48,20 +48,18 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   #requests = 0
   readonly #next = new HeldBytes()
 
-  constructor(socket: Socket, services: WorkerServices, onClosed: (connection: Connection) => void) {
-    this.#socket = socket
+  constructor(transport: Transport, services: WorkerServices, onClosed: (connection: Connection) => void) {
+    this.#transport = transport
     this.#services = services
     this.#onClosed = onClosed
     this.#parser = new RequestParser(services.parserLimits)
-    this.#exchange = new Exchange(socket, services, this.#request, this)
-    // HTTP/1.0 clients may half-close once the request is out and still wait for the answer (RFC
-    // 9112 §9.6); Node's allowHalfOpen=false would end our side at their FIN, before we answer.
-    socket.allowHalfOpen = true
-    events.attachSocket(socket, this)
+    this.#exchange = new Exchange(transport, services, this.#request, this)
+    transport.attach(this)
   }
 
-  get socket(): Socket {
-    return this.#socket
+  /** Closes at once (a drain's deadline passed). */
+  destroy(): void {
+    this.#transport.destroy()
   }
 
   /** The answering side, for handlers (files, uploads). */
@@ -91,22 +89,19 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
 
   /** Starts reading the request. */
   start(): void {
-    const socket = this.#socket
-    // Read now: once the peer has gone, getpeername() fails and the log would lose the address.
-    this.#exchange.clientAddress = socket.remoteAddress ?? '-'
-    socket.setNoDelay(true)
-    socket.setTimeout(this.#services.config.bodyTimeoutMs, events.onSocketTimeout)
-    this.#headerTimer = setTimeout(events.onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
+    const transport = this.#transport
+    transport.setNoDelay()
+    transport.setIdleTimeout(this.#services.config.bodyTimeoutMs)
+    this.#headerTimer = setTimeout(timers.onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
     if (this.#services.config.proxyProtocol) {
-      this.#preamble = new ProxyPreamble(this.#services.config.headerTimeoutMs, events.destroySocket, socket)
+      this.#preamble = new ProxyPreamble(this.#services.config.headerTimeoutMs, timers.destroyTransport, transport)
     }
-    socket.resume()
+    transport.resume()
   }
 
   /** Answers at once without reading a request (the worker is full): 503 and a lingering close. */
   reject(): void {
-    this.#exchange.clientAddress = this.#socket.remoteAddress ?? '-'
-    this.#socket.setTimeout(LINGER_MS, events.onSocketTimeout)
+    this.#transport.setIdleTimeout(LINGER_MS)
     this.#exchange.respondBusy()
   }
 
@@ -123,7 +118,8 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     else if (!this.#wantsBytes(phase)) {
       // A complete request being answered on a persistent connection: this is the next request.
       if (request.keepAlive && request.requestDone && phase !== Phase.Closing) this.#holdNext(chunk)
-      return // otherwise lingering (or the rest of a body we refused): drop
+      else request.extraBytes = true // lingering (or the rest of a body we refused): dropped
+      return
     }
     if (this.#phase === Phase.Head) this.#headPrefix.feed(chunk)
     let step: ParseStep
@@ -138,16 +134,19 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     // Decided before routing: a response sent at once must already know whether to persist.
     if (head !== null) request.keepAlive = mayKeepAlive(head, this.#services.config, this.#requests)
     if (done) request.requestDone = true
-    if (leftover !== null && request.keepAlive) this.#holdNext(leftover)
+    if (leftover !== null) {
+      if (request.keepAlive) this.#holdNext(leftover)
+      else request.extraBytes = true
+    }
     if (head !== null) this.#onHead(head)
     if (body !== null && body.length > 0) this.#onBody(body)
     if (done) this.#onBodyEnd()
   }
 
   /** --proxy-protocol: the request's first bytes once the header is whole; a bad one closes, unanswered. */
-  #readPreamble(preamble: ProxyPreamble<Socket>, chunk: Buffer): Buffer | null {
+  #readPreamble(preamble: ProxyPreamble<Transport>, chunk: Buffer): Buffer | null {
     const step = preamble.push(chunk)
-    if (step.kind === 'failed') this.#socket.destroy()
+    if (step.kind === 'failed') this.#transport.destroy()
     if (step.kind !== 'complete') return null
     if (step.clientAddress !== null) this.#exchange.clientAddress = step.clientAddress
     return step.rest.length > 0 ? step.rest : null
@@ -161,7 +160,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   /** Bytes of the next request, sent before this response is out: kept, and reading paused. */
   #holdNext(chunk: Buffer): void {
     this.#next.hold(chunk)
-    this.#socket.pause()
+    this.#transport.pause()
   }
 
   /** Stops the head's deadline, or the keep-alive idle timeout between requests. */
@@ -174,24 +173,24 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   #beginNextRequest(): void {
     this.#phase = Phase.Head
     this.#clearHeaderTimer()
-    this.#headerTimer = setTimeout(events.onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
+    this.#headerTimer = setTimeout(timers.onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
     this.#request.restartClock()
   }
 
   /** ExchangeOwner: a persistent response is written: log it, free the slot, wait for the next request. */
   responseWritten(error?: Error | null): void {
-    const socket = this.#socket
-    if (error || socket.destroyed) return // handleClose logs
+    const transport = this.#transport
+    if (error || transport.destroyed) return // handleClose logs
     this.#exchange.stopWatching()
     this.#exchange.writeLog()
     this.#requests++
-    this.#request.reset(socket.bytesWritten)
+    this.#request.reset(transport.bytesWritten)
     this.#parser.reset()
     this.#headPrefix.reset()
     this.#phase = Phase.Idle
-    this.#headerTimer = setTimeout(events.onKeepAliveIdle, this.#services.config.keepAliveTimeoutMs, this)
+    this.#headerTimer = setTimeout(timers.onKeepAliveIdle, this.#services.config.keepAliveTimeoutMs, this)
     const next = this.#next.take()
-    socket.resume()
+    transport.resume()
     if (next !== null) this.handleData(next)
     const phase = this.#phase as Phase // handleData may have moved it on
     if (this.#peerEnded && (phase === Phase.Head || phase === Phase.Idle)) this.handleEnd()
@@ -199,17 +198,17 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
 
   /** Closes a persistent connection that waits for its next request (idle timeout, shutdown). */
   closeIfIdle(): void {
-    if (this.#phase !== Phase.Idle || this.#socket.destroyed) return
+    if (this.#phase !== Phase.Idle || this.#transport.destroyed) return
     this.#clearHeaderTimer()
     this.#phase = Phase.Closing
-    this.#socket.end()
+    this.#transport.end()
   }
 
   /** The client will send nothing more: fine once the request is complete, an error before. */
   handleEnd(): void {
     if (this.#preamble?.reading) {
       this.#preamble.close() // cut short: counted, and nothing to answer
-      this.#socket.destroy()
+      this.#transport.destroy()
       return
     }
     this.#peerEnded = true
@@ -223,15 +222,15 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
         this.#exchange.respondError(error.status, error.message)
         return
       }
-      this.#socket.destroy() // nothing was sent at all: nothing to answer
+      this.#transport.destroy() // nothing was sent at all: nothing to answer
     } else if (
       (phase === Phase.Waiting || (phase === Phase.Uploading && request.upload?.receiving)) &&
       !request.bodyComplete
     ) {
       void request.upload?.abort()
       this.#exchange.respondError(400, 'request body ended early')
-    } else if (phase === Phase.Closing && this.#socket.writableFinished) {
-      this.#socket.destroy()
+    } else if (phase === Phase.Closing && this.#transport.finished) {
+      this.#transport.destroy()
     }
   }
 
@@ -246,14 +245,14 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
       void upload.abort()
       this.#exchange.respondError(408, 'request body stalled')
     } else if (this.#phase === Phase.Responding || this.#phase === Phase.Closing) {
-      this.#socket.destroy() // a reader that stopped reading, or a lingering client that never closes
+      this.#transport.destroy() // a reader that stopped reading, or a lingering client that never closes
     }
   }
 
   handleFlushed(): void {
     this.#exchange.stopWatching()
     this.#exchange.writeLog()
-    this.#lingerTimer = setTimeout(events.destroySocket, LINGER_MS, this.#socket)
+    this.#lingerTimer = setTimeout(timers.destroyTransport, LINGER_MS, this.#transport)
   }
 
   handleClose(): void {
@@ -290,7 +289,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     } else if (slot === 'queued') {
       request.target = target
       this.#phase = Phase.Waiting // body bytes that come meanwhile wait in the request's pendingBody
-      this.#socket.pause()
+      this.#transport.pause()
     } else {
       serveRequest(this, head, target)
     }
@@ -302,7 +301,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
     if (this.#phase !== Phase.Waiting || head === null || target === null) return
     this.#phase = Phase.Head
     serveRequest(this, head, target)
-    if (this.#phase === Phase.Head) this.#socket.resume()
+    if (this.#phase === Phase.Head) this.#transport.resume()
   }
 
   /** Dispatch: the request is being answered; later body bytes are not wanted. */
@@ -313,7 +312,7 @@ export class Connection implements events.SocketEventTarget, DispatchTarget, Exc
   /** Dispatch: credentials are checked; a POST's body bytes wait in the request's pendingBody. */
   enterAuthorizing(isPost: boolean): void {
     this.#phase = isPost ? Phase.Waiting : Phase.Responding
-    this.#socket.pause()
+    this.#transport.pause()
   }
 
   get answered(): boolean {

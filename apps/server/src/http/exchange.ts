@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { Transport } from '../transport/transport.js'
 import type { UploadHost } from '../uploads/upload-request.js'
 import type { FileExchange } from './file-response.js'
 import { persistsAfter } from './keep-alive.js'
@@ -27,17 +27,18 @@ export interface ExchangeOwner {
 }
 
 export class Exchange implements FileExchange, UploadHost {
-  readonly #socket: Socket
+  readonly #transport: Transport
   readonly #services: WorkerServices
   readonly #request: RequestState
   readonly #owner: ExchangeOwner
   readonly #rate = new RateGuard()
   readonly #onWritten: (error?: Error | null) => void
-  /** Read when the connection starts: once the peer has gone, getpeername() fails. */
-  clientAddress = '-'
+  /** The transport's, or the one a PROXY header gave. */
+  clientAddress: string
 
-  constructor(socket: Socket, services: WorkerServices, request: RequestState, owner: ExchangeOwner) {
-    this.#socket = socket
+  constructor(transport: Transport, services: WorkerServices, request: RequestState, owner: ExchangeOwner) {
+    this.#transport = transport
+    this.clientAddress = transport.remoteAddress
     this.#services = services
     this.#request = request
     this.#owner = owner
@@ -48,18 +49,18 @@ export class Exchange implements FileExchange, UploadHost {
     return this.#services
   }
 
-  /** The client has gone (the socket is destroyed). */
+  /** The client has gone (the connection is closed). */
   get closed(): boolean {
-    return this.#socket.destroyed
+    return this.#transport.destroyed
   }
 
   /** Flow control for uploads: stop reading while the disk is behind or the file is not open yet. */
   pauseReading(): void {
-    this.#socket.pause()
+    this.#transport.pause()
   }
 
   resumeReading(): void {
-    this.#socket.resume()
+    this.#transport.resume()
   }
 
   /** 503 with Retry-After: full pool and queue, too many connections, or out of descriptors. */
@@ -79,15 +80,15 @@ export class Exchange implements FileExchange, UploadHost {
       contentLength ??= Buffer.byteLength(body)
       body = null
     }
-    this.#request.headBytes = writeResponse(this.#socket, frame, body, contentLength, this.#onWritten)
+    this.#request.headBytes = writeResponse(this.#transport, frame, body, contentLength, this.#onWritten)
     // Most answers are in the kernel by now; one that is not waits for a reader that must keep up.
-    if (this.#socket.writableLength > 0) this.#watchReader()
+    if (this.#transport.pendingBytes > 0) this.#watchReader()
   }
 
   /** `status` (200 or 206) with a slice of a file, streamed (response-writer.ts). */
   respondStream(status: number, headers: HeaderList, slice: FileSlice): void {
     const frame = this.#frame(status, headers)
-    const { cancel, headBytes } = streamResponse(this.#socket, frame, slice, this.#onWritten)
+    const { cancel, headBytes } = streamResponse(this.#transport, frame, slice, this.#onWritten)
     this.#request.cancelStream = cancel
     this.#request.headBytes = headBytes
     this.#watchReader()
@@ -99,15 +100,17 @@ export class Exchange implements FileExchange, UploadHost {
     request.status = status
     const persist = persistsAfter(status, request, this.#services.isDraining())
     this.#owner.responseStarted(persist)
-    return { status, headers, withHead: request.head?.version !== '0.9', persist }
+    // Nothing more to come from the client: close without lingering (response-writer.ts).
+    const closeAtOnce = !persist && request.requestDone && !request.extraBytes
+    return { status, headers, withHead: request.head?.version !== '0.9', persist, closeAtOnce }
   }
 
   /** --min-rate for a response: a client that reads it too slowly is cut off (the log shows what it got). */
   #watchReader(): void {
     const { minRateBytes, rateWindowMs } = this.#services.config
-    const socket = this.#socket
-    const handed = (): number => socket.bytesWritten - socket.writableLength
-    this.#rate.start(minRateBytes, rateWindowMs, handed, () => socket.destroy())
+    const transport = this.#transport
+    const handed = (): number => transport.bytesWritten - transport.pendingBytes
+    this.#rate.start(minRateBytes, rateWindowMs, handed, () => transport.destroy())
   }
 
   /** --min-rate for an upload body: one that trickles is ended with 408 and leaves nothing behind. */
@@ -141,7 +144,7 @@ export class Exchange implements FileExchange, UploadHost {
 
   /** The request's access-log line, once. */
   writeLog(): void {
-    const record = this.#request.accessRecord(this.#services.workerId, this.clientAddress, this.#socket.bytesWritten)
+    const record = this.#request.accessRecord(this.#services.workerId, this.clientAddress, this.#transport.bytesWritten)
     if (record !== null) this.#services.log.write(record)
   }
 }

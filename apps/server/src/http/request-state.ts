@@ -23,6 +23,8 @@ export class RequestState {
   keepAlive = false
   /** The parser saw the whole request: only then is the next byte a new request. */
   requestDone = false
+  /** Bytes came after the request (or while it was not read): a non-persistent answer lingers. */
+  extraBytes = false
   /** The whole body has arrived. */
   bodyComplete = false
   /** Body bytes received so far (--min-rate). */
@@ -32,7 +34,7 @@ export class RequestState {
   pendingBody: Buffer[] = []
   /** Stops the file being streamed, if any (the client went away). */
   cancelStream: (() => void) | null = null
-  /** socket.bytesWritten when this request began: the log counts only this response's bytes. */
+  /** The transport's bytesWritten when this request began: the log counts only this response's bytes. */
   bytesAtStart = 0
   /** The response head's size: the log's body bytes are the rest (nginx's $body_bytes_sent). */
   headBytes = 0
@@ -45,6 +47,7 @@ export class RequestState {
     this.logged = false
     this.keepAlive = false
     this.requestDone = false
+    this.extraBytes = false
     this.bodyComplete = false
     this.bodyReceived = 0
     this.upload = null
@@ -62,7 +65,7 @@ export class RequestState {
 
   /**
    * The access-log line of this request, once: null if it was logged already, or if nothing was
-   * asked and nothing answered. `bytesWritten` is the socket's count so far.
+   * asked and nothing answered. `bytesWritten` is the transport's count so far.
    */
   accessRecord(workerId: number, clientAddress: string, bytesWritten: number): AccessRecord | null {
     const head = this.head

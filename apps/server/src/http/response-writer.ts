@@ -1,13 +1,16 @@
 import type { FileHandle } from 'node:fs/promises'
-import type { Socket } from 'node:net'
+import type { Transport, WriteDone } from '../transport/transport.js'
 import { type HeaderList, responseHead } from './responses.js'
 
 // Putting a response on the wire: the head and a body in one writev, or the head and a file
 // streamed after it. The connection decides whether the connection persists; this writes what
-// that means (Connection: keep-alive and a callback once written, or a half-close).
+// that means (Connection: keep-alive and a callback once written, or the end of our side).
 
-const EMPTY = Buffer.alloc(0)
 const STREAM_CHUNK_BYTES = 64 * 1024
+// Chunk buffers of finished streams, kept for the next ones: a stream reads into one buffer,
+// reused once its write is in the kernel, instead of a new 64 KiB buffer per chunk.
+const SPARE_CHUNKS_KEPT = 8
+const spareChunks: Buffer[] = []
 
 export interface ResponseFrame {
   readonly status: number
@@ -16,34 +19,43 @@ export interface ResponseFrame {
   readonly withHead: boolean
   /** Keep the connection: `onWritten` is called once the response is handed to the kernel. */
   readonly persist: boolean
+  /**
+   * Not persistent, and the request was read whole with nothing after it: close as soon as the
+   * response is in the kernel. Otherwise a non-persistent response half-closes and the caller
+   * reads and drops what still comes (a lingering close), so a client still sending sees the
+   * response, not a reset.
+   */
+  readonly closeAtOnce: boolean
 }
 
-/**
- * Writes a whole response; returns the head's size in bytes. Not persistent: ends our side (a
- * half-close: later request bytes are read and dropped by the caller, a lingering close).
- */
+/** Ends the connection after a non-persistent response, as the frame says. */
+function finish(transport: Transport, frame: ResponseFrame): void {
+  if (frame.closeAtOnce) transport.endAndClose()
+  else {
+    transport.end()
+    transport.resume()
+  }
+}
+
+/** Writes a whole response; returns the head's size in bytes. */
 export function writeResponse(
-  socket: Socket,
+  transport: Transport,
   frame: ResponseFrame,
   body: string | Buffer | null,
   contentLength: number | undefined,
-  onWritten: (error?: Error | null) => void,
+  onWritten: WriteDone,
 ): number {
-  if (socket.destroyed || socket.writableEnded) return 0
+  if (transport.destroyed || transport.ended) return 0
   const bodyBytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body
-  socket.cork() // head and body leave in one writev; end() or uncork() sends them
   const head = frame.withHead
     ? responseHead(frame.status, contentLength ?? bodyBytes?.length ?? 0, frame.headers, frame.persist)
     : ''
-  if (head !== '') socket.write(head, 'latin1')
   if (frame.persist) {
-    socket.write(bodyBytes ?? EMPTY, onWritten)
-    socket.uncork()
-  } else {
-    if (bodyBytes !== null) socket.write(bodyBytes)
-    socket.end()
-    socket.resume()
+    transport.write(head, bodyBytes, onWritten)
+    return head.length
   }
+  if (head !== '' || bodyBytes !== null) transport.write(head, bodyBytes)
+  finish(transport, frame)
   return head.length
 }
 
@@ -58,49 +70,82 @@ export interface FileSlice {
 
 /**
  * Writes the head, then exactly the slice's bytes (Content-Length promises that many, even if
- * the file grows meanwhile). If the file changed while it was read (shrank, or was rewritten in
- * place), the bytes sent may mix two versions: the client must see a truncated response (a
- * reset), never one that looks complete. Returns how to cancel (the client went away) and the
- * head's size. The handle is closed in every case.
+ * the file grows meanwhile), one 64 KiB chunk at a time, each read once the previous one is in
+ * the kernel (a slow reader slows the reads: memory stays one chunk per stream). If the file
+ * changed while it was read (shrank, or was rewritten in place), the bytes sent may mix two
+ * versions: the client must see a truncated response (a reset), never one that looks complete.
+ * Returns how to cancel (the client went away) and the head's size. The handle is closed in
+ * every case.
  */
 export function streamResponse(
-  socket: Socket,
+  transport: Transport,
   frame: ResponseFrame,
   slice: FileSlice,
-  onWritten: (error?: Error | null) => void,
+  onWritten: WriteDone,
 ): { cancel: () => void; headBytes: number } {
-  const { handle, start, end } = slice
-  const length = end - start + 1
-  // autoClose off: the handle must stay open for the check after the last byte.
-  const stream = handle.createReadStream({ start, end, highWaterMark: STREAM_CHUNK_BYTES, autoClose: false })
-  let closed = false
-  const release = (): void => {
-    if (closed) return
-    closed = true
-    handle.close().catch(() => {})
+  const stream = new FileStream(transport, frame, slice, onWritten)
+  const head = frame.withHead
+    ? responseHead(frame.status, slice.end - slice.start + 1, frame.headers, frame.persist)
+    : ''
+  transport.resume() // reading goes on: a lingering or persistent connection's next bytes
+  if (head !== '') transport.write(head, null)
+  void stream.run()
+  return { cancel: () => stream.cancel(), headBytes: head.length }
+}
+
+class FileStream {
+  readonly #transport: Transport
+  readonly #frame: ResponseFrame
+  readonly #slice: FileSlice
+  readonly #onWritten: WriteDone
+  #cancelled = false
+  #handleClosed = false
+
+  constructor(transport: Transport, frame: ResponseFrame, slice: FileSlice, onWritten: WriteDone) {
+    this.#transport = transport
+    this.#frame = frame
+    this.#slice = slice
+    this.#onWritten = onWritten
   }
-  socket.resume()
-  const head = frame.withHead ? responseHead(frame.status, length, frame.headers, frame.persist) : ''
-  if (head !== '') socket.write(head, 'latin1')
-  stream.on('error', () => {
-    release()
-    socket.destroy()
-  })
-  stream.on('end', () => {
-    const complete = stream.bytesRead === length
-    const checked = complete ? slice.verify(handle).catch(() => false) : Promise.resolve(false)
-    void checked.then((intact) => {
-      release()
-      if (!intact) socket.destroy()
-      else if (socket.destroyed) return
-      else if (frame.persist) socket.write(EMPTY, onWritten)
-      else socket.end()
-    })
-  })
-  stream.pipe(socket, { end: false })
-  const cancel = (): void => {
-    stream.destroy()
-    release()
+
+  cancel(): void {
+    this.#cancelled = true
+    this.#closeHandle()
   }
-  return { cancel, headBytes: head.length }
+
+  async run(): Promise<void> {
+    const { handle, start, end } = this.#slice
+    const transport = this.#transport
+    const chunk = spareChunks.pop() ?? Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES)
+    let intact = false
+    try {
+      let position = start
+      while (position <= end && !this.#cancelled) {
+        const want = Math.min(STREAM_CHUNK_BYTES, end - position + 1)
+        const { bytesRead } = await handle.read(chunk, 0, want, position)
+        if (bytesRead === 0 || this.#cancelled || transport.destroyed) break // shrank, or the client left
+        await new Promise<void>((resolve, reject) =>
+          transport.write('', chunk.subarray(0, bytesRead), (error) => (error ? reject(error) : resolve())),
+        )
+        position += bytesRead
+      }
+      intact = position > end && !this.#cancelled && (await this.#slice.verify(handle).catch(() => false))
+    } catch {
+      intact = false // a read error, or the client went away mid-write
+    } finally {
+      this.#closeHandle()
+      // Every write of it has completed (each was awaited): free for the next stream.
+      if (spareChunks.length < SPARE_CHUNKS_KEPT) spareChunks.push(chunk)
+    }
+    if (this.#cancelled || transport.destroyed) return
+    if (!intact) transport.destroy()
+    else if (this.#frame.persist) transport.write('', null, this.#onWritten)
+    else finish(transport, this.#frame)
+  }
+
+  #closeHandle(): void {
+    if (this.#handleClosed) return
+    this.#handleClosed = true
+    this.#slice.handle.close().catch(() => {})
+  }
 }

@@ -11,7 +11,7 @@ import { createUploadName } from './upload-name.js'
 const HIGH_WATER_BYTES = 1024 * 1024 // pause the client above this much queued for the disk
 // Body bytes are copied into staging buffers of this size, written with one writev per batch and
 // then reused (by this worker's next upload too): the chunks written come from the worker's
-// shared read buffer (client-socket.ts), and a 1 GiB upload allocates a few buffers, not 16,384.
+// shared read buffer (transport/read-buffer.ts), and a 1 GiB upload allocates a few buffers, not 16,384.
 const STAGE_BYTES = 256 * 1024
 const MAX_SPARE_STAGES = HIGH_WATER_BYTES / STAGE_BYTES + 2
 const spareStages: Buffer[] = []

@@ -12,8 +12,7 @@ import { Connection } from '../http/connection.js'
 import { proxyPreambleCounts } from '../http/proxy-preamble.js'
 import { isLoopbackBinding } from '../http/request-guards.js'
 import type { HealthReport, PermitAnswer, WorkerServices } from '../http/services.js'
-import { onSharedRead } from '../http/socket-events.js'
-import { socketFromHandle } from './client-socket.js'
+import { createTransport } from '../transport/create-transport.js'
 import { receiveSettings } from './receive-settings.js'
 import { SlotPool } from './slot-pool.js'
 
@@ -27,8 +26,6 @@ const HEALTH_TIMEOUT_MS = 1000
 const ABORT_CLEANUP_MS = 500 // under the supervisor's 1 s margin past the deadline
 const CACHE_MAX_FILE_BYTES = 256 * 1024
 const CACHE_MAX_BYTES = 32 * 1024 * 1024
-
-function ignoreError(): void {}
 
 /** The URL prefix of stored uploads when the upload dir lies inside the root (the default), else null. */
 function uploadUrlPrefix(root: string, uploadDir: string): string | null {
@@ -131,21 +128,18 @@ export async function runWorker(): Promise<void> {
   }
 
   // Open connections are capped by --max-connections; past it a connection gets 503 at once.
-  const admit = (socket: Socket): void => {
-    socket.on('error', ignoreError)
-    const connection = new Connection(socket, services, onConnectionClosed)
+  // Raw handles arrive paused, as a listener with pauseOnConnect would create them:
+  // Connection.start() begins reading.
+  const admitHandle = (handle: NativeHandle): void => {
+    const connection = new Connection(createTransport(handle), services, onConnectionClosed)
     live.add(connection)
     if (live.size > config.maxConnections) connection.reject()
     else connection.start()
   }
-  // Raw handles arrive paused, as a listener with pauseOnConnect would create them:
-  // Connection.start() begins reading.
-  const admitHandle = (handle: NativeHandle): void => admit(socketFromHandle(handle, onSharedRead))
 
   channel.on('connection', (_message, handle) => {
     if (handle === undefined) return // the client was gone before the hand-off
-    // The supervisor hands over raw handles; a net.Socket would read by 'data' events, which
-    // Connection does not listen to.
+    // The supervisor hands over raw handles, never a net.Socket (built around a handle already).
     if (handle instanceof Socket) {
       handle.destroy()
       return
@@ -182,7 +176,7 @@ export async function runWorker(): Promise<void> {
     // are closed), and the process leaves regardless.
     setTimeout(
       () => {
-        for (const connection of live) connection.socket.destroy()
+        for (const connection of live) connection.destroy()
         setTimeout(exitNow, ABORT_CLEANUP_MS).unref()
       },
       Math.max(0, deadline - Date.now()),
