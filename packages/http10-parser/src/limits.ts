@@ -17,8 +17,17 @@ export const DEFAULT_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxBodyBytes: 64 * 1024 * 1024,
 })
 
-/** Fills in defaults; a limit that is not a non-negative safe integer is a programming error. */
+// A server makes a parser per connection, all with one frozen limits object: resolved once.
+const resolvedFrozen = new WeakMap<object, ParserLimits>()
+
+/**
+ * Fills in defaults; a limit that is not a non-negative safe integer is a programming error.
+ * A frozen `limits` is resolved once and the result reused (it cannot change).
+ */
 export function resolveLimits(limits: Partial<ParserLimits> | undefined): ParserLimits {
+  if (limits === undefined) return DEFAULT_LIMITS
+  const known = resolvedFrozen.get(limits)
+  if (known !== undefined) return known
   const resolved: ParserLimits = { ...DEFAULT_LIMITS, ...limits }
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ParserLimits)[]) {
     const value = resolved[key]
@@ -26,5 +35,6 @@ export function resolveLimits(limits: Partial<ParserLimits> | undefined): Parser
       throw new RangeError(`${key} must be a non-negative integer, got ${String(value)}`)
     }
   }
+  if (Object.isFrozen(limits)) resolvedFrozen.set(limits, Object.freeze(resolved))
   return resolved
 }

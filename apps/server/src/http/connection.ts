@@ -90,7 +90,6 @@ export class Connection implements TransportEvents, timers.TimedConnection, Disp
   /** Starts reading the request. */
   start(): void {
     const transport = this.#transport
-    transport.setNoDelay()
     transport.setIdleTimeout(this.#services.config.bodyTimeoutMs)
     this.#headerTimer = setTimeout(timers.onHeaderDeadline, this.#services.config.headerTimeoutMs, this)
     if (this.#services.config.proxyProtocol) {

@@ -99,6 +99,10 @@ export class Exchange implements FileExchange, UploadHost {
     const request = this.#request
     request.status = status
     const persist = persistsAfter(status, request, this.#services.isDraining())
+    // Nagle's algorithm would hold a persistent connection's next small response until the client
+    // ACKs this one. A connection that closes after its response pushes it out with the FIN:
+    // it needs no setsockopt.
+    if (persist) this.#transport.setNoDelay()
     this.#owner.responseStarted(persist)
     // Nothing more to come from the client: close without lingering (response-writer.ts).
     const closeAtOnce = !persist && request.requestDone && !request.extraBytes

@@ -28,6 +28,7 @@ export class RawTransport implements Transport {
   readonly remoteAddress: string
   #events: TransportEvents | null = null
   #reading = false
+  #noDelay = false
   #peerEnded = false
   #destroyed = false
   #ended = false
@@ -71,7 +72,9 @@ export class RawTransport implements Transport {
   }
 
   setNoDelay(): void {
-    if (!this.#destroyed) this.#handle.setNoDelay(true)
+    if (this.#noDelay || this.#destroyed) return
+    this.#noDelay = true
+    this.#handle.setNoDelay(true)
   }
 
   setIdleTimeout(ms: number): void {

@@ -37,7 +37,7 @@ export interface Transport {
   readonly pendingBytes: number
   /** Starts delivering events to `events`; call once, before resume(). */
   attach(events: TransportEvents): void
-  /** Sends small writes at once (TCP_NODELAY). */
+  /** Sends small writes at once (TCP_NODELAY); once is enough, later calls cost nothing. */
   setNoDelay(): void
   /** handleIdle after `ms` without reads or writes (0: never). */
   setIdleTimeout(ms: number): void
