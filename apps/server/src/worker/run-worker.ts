@@ -14,6 +14,7 @@ import { isLoopbackBinding } from '../http/request-guards.js'
 import type { HealthReport, PermitAnswer, WorkerServices } from '../http/services.js'
 import { onSharedRead } from '../http/socket-events.js'
 import { socketFromHandle } from './client-socket.js'
+import { receiveHandOffs } from './hand-off-receiver.js'
 import { receiveSettings } from './receive-settings.js'
 import { SlotPool } from './slot-pool.js'
 
@@ -152,6 +153,8 @@ export async function runWorker(): Promise<void> {
     }
     admitHandle(handle)
   })
+  // The default path: a dedicated pipe with a binary frame per connection (the above is the fallback).
+  receiveHandOffs(process.env, admitHandle, (line) => process.stderr.write(`threadserve worker ${workerId}: ${line}\n`))
 
   // Kernel balancing (--balance kernel): accept ourselves on the supervisor's bound handle.
   let listener: TcpHandle | null = null
