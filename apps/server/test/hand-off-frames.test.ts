@@ -65,22 +65,26 @@ test('any way the kernel can cut the stream into reads pairs every frame with it
   // Linux's model: a read goes on until its size runs out or it has consumed the first message
   // whose descriptors it took (they come with the read that reaches into the message).
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 40 }), (count, sizes) => {
-      const ids = Array.from({ length: count }, (_, i) => i + 1)
-      const bytes = frames(...ids)
-      const reader = new HandOffFrames<string>()
-      const { got, sink } = collector()
-      let offset = 0
-      for (let i = 0; offset < bytes.length; i++) {
-        const next = Math.ceil(offset / HAND_OFF_FRAME_BYTES) // the first message not yet started
-        const end = Math.min(offset + (sizes[i] ?? 64), (next + 1) * HAND_OFF_FRAME_BYTES, bytes.length)
-        const handle = end > next * HAND_OFF_FRAME_BYTES ? `h${next + 1}` : null
-        expect(reader.push(bytes.subarray(offset, end), handle, sink)).toBe(true)
-        offset = end
-      }
-      expect(got).toEqual(ids.map((id) => ({ id, handle: `h${id}` })))
-      expect(reader.lost).toBe(0)
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 20 }),
+      fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 40 }),
+      (count, sizes) => {
+        const ids = Array.from({ length: count }, (_, i) => i + 1)
+        const bytes = frames(...ids)
+        const reader = new HandOffFrames<string>()
+        const { got, sink } = collector()
+        let offset = 0
+        for (let i = 0; offset < bytes.length; i++) {
+          const next = Math.ceil(offset / HAND_OFF_FRAME_BYTES) // the first message not yet started
+          const end = Math.min(offset + (sizes[i] ?? 64), (next + 1) * HAND_OFF_FRAME_BYTES, bytes.length)
+          const handle = end > next * HAND_OFF_FRAME_BYTES ? `h${next + 1}` : null
+          expect(reader.push(bytes.subarray(offset, end), handle, sink)).toBe(true)
+          offset = end
+        }
+        expect(got).toEqual(ids.map((id) => ({ id, handle: `h${id}` })))
+        expect(reader.lost).toBe(0)
+      },
+    ),
   )
 })
 

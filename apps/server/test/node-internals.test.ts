@@ -168,7 +168,17 @@ test("process.binding('pipe_wrap') and stream_wrap have what the hand-off pipe u
   const constants = pipes.constants as Record<string, unknown>
   for (const name of ['SERVER', 'IPC']) expect(typeof constants[name], `constants.${name}`).toBe('number')
   const prototype = (pipes.Pipe as { prototype: Record<string, unknown> }).prototype
-  for (const method of ['bind', 'listen', 'connect', 'open', 'readStart', 'readStop', 'writeBuffer', 'shutdown', 'close'])
+  for (const method of [
+    'bind',
+    'listen',
+    'connect',
+    'open',
+    'readStart',
+    'readStop',
+    'writeBuffer',
+    'shutdown',
+    'close',
+  ])
     expect(typeof prototype[method], `Pipe.prototype.${method}`).toBe('function')
   for (const name of ['WriteWrap', 'ShutdownWrap']) expect(typeof streams[name], name).toBe('function')
   expect(streams.streamBaseState, 'streamBaseState').toBeInstanceOf(Int32Array)

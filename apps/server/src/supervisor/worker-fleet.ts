@@ -12,6 +12,7 @@ import { HandOffSender } from './hand-off-sender.js'
 import type { HealthDesk } from './health-desk.js'
 import type { PermitDesk } from './permit-desk.js'
 import { decideRestart, type ExitHistory, NO_EXITS } from './restart-policy.js'
+import { Rotation } from './rotation.js'
 
 // The supervisor's worker processes: forks them, hands connections round-robin to those that
 // are ready, restarts the ones that die (restart-policy.ts), and gives up loudly on a crash
@@ -53,15 +54,13 @@ export class WorkerFleet {
   readonly #slots: (FleetMember | null)[]
   readonly #history: ExitHistory[]
   readonly #retiring = new Set<FleetMember>()
-  #rotation: FleetMember[] = []
-  #next = 0
+  readonly #rotation = new Rotation()
   #pending: TcpHandle[] = []
-  #sequence = 0
   #stopping = false
   readonly #cleanups = new Set<Promise<number>>()
   #restarts = 0
   #preforked: PreforkedWorker | null
-  readonly #readyCount = (): number => this.#rotation.length
+  readonly #readyCount = (): number => this.#rotation.size
 
   constructor(options: WorkerFleetOptions) {
     this.#options = options
@@ -104,28 +103,9 @@ export class WorkerFleet {
    * whose pipe is full (it stopped reading) is skipped; if all are, the connection is closed.
    */
   dispatch(client: TcpHandle): void {
-    const rotation = this.#rotation
-    const count = rotation.length
-    let full = false
-    for (let tries = 0; tries < count; tries++) {
-      const member = rotation[this.#next++ % count] as FleetMember
-      const id = ++this.#sequence
-      const acceptedAt = Date.now()
-      const pipe = member.handOff
-      if (pipe?.usable) {
-        if (!pipe.hasRoom) {
-          full = true
-          continue
-        }
-        if (pipe.send(client, id, acceptedAt)) return
-      }
-      // No pipe (Node's internals missing, THREADSERVE_NODE_IPC_HANDOFF=1) or it just failed.
-      if (member.channel.send({ type: 'connection', v: 1, id, acceptedAt }, client, undefined, member.onWritten)) {
-        member.unsent.push(client) // the callback is asynchronous: it always finds it here
-        return
-      }
-    }
-    if (full || this.#pending.length >= MAX_PENDING_CONNECTIONS || this.#stopping) {
+    const outcome = this.#rotation.handOut(client)
+    if (outcome === 'taken') return
+    if (outcome === 'full' || this.#pending.length >= MAX_PENDING_CONNECTIONS || this.#stopping) {
       client.close()
       return
     }
@@ -147,7 +127,7 @@ export class WorkerFleet {
     for (const client of this.#pending) client.close()
     this.#pending = []
     const everyone = [...this.#members(), ...this.#retiring]
-    this.#rotation = []
+    this.#rotation.clear()
     await Promise.all(everyone.map((member) => this.#stopMember(member, deadline)))
     await Promise.all(this.#cleanups) // temp files of workers that were cut off
   }
@@ -277,7 +257,7 @@ export class WorkerFleet {
     if (member.state !== 'starting') return
     member.state = 'ready'
     if (member.readyTimer !== null) clearTimeout(member.readyTimer)
-    this.#rotation = [...this.#rotation.filter((m) => m.id !== member.id), member]
+    this.#rotation.add(member)
     this.#flushPending()
     const done = member.onReady
     member.onReady = null
@@ -287,7 +267,7 @@ export class WorkerFleet {
   #retire(member: FleetMember, deadline: number): void {
     member.state = 'retiring'
     this.#retiring.add(member)
-    this.#rotation = this.#rotation.filter((m) => m !== member)
+    this.#rotation.remove(member)
     this.#sendShutdown(member, deadline)
   }
 
@@ -306,7 +286,7 @@ export class WorkerFleet {
   #onExit(member: FleetMember, code: number | null, signal: NodeJS.Signals | null): void {
     if (member.readyTimer !== null) clearTimeout(member.readyTimer)
     member.channel.close()
-    this.#rotation = this.#rotation.filter((m) => m !== member)
+    this.#rotation.remove(member)
     this.#retiring.delete(member)
     member.handOff?.close() // writes still queued come back to dispatch(), cancelled
     // Connections still queued for it were never sent, so nothing has read from them: another

@@ -1,0 +1,116 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { expect, test } from 'vitest'
+import type { TcpHandle } from '../src/common/tcp-handle.js'
+import type { FleetMember } from '../src/supervisor/fleet-member.js'
+import { BATCH_MAX, Rotation } from '../src/supervisor/rotation.js'
+
+// Who takes each connection: round-robin over the ready workers, in batches of one event-loop
+// turn over hand-off pipes, skipping full pipes, over Node's IPC for a worker without one.
+
+interface Fake {
+  member: FleetMember
+  got: string[]
+  pipe: { usable: boolean; hasRoom: boolean; fails: boolean } | null
+}
+
+function fake(id: number, pipe: Fake['pipe'] = { usable: true, hasRoom: true, fails: false }): Fake {
+  const got: string[] = []
+  const handOff =
+    pipe === null
+      ? null
+      : {
+          get usable() {
+            return pipe.usable
+          },
+          get hasRoom() {
+            return pipe.hasRoom
+          },
+          send(client: TcpHandle) {
+            if (pipe.fails) {
+              pipe.usable = false
+              return false
+            }
+            got.push(`pipe:${client as unknown as string}`)
+            return true
+          },
+        }
+  const member = {
+    id,
+    handOff,
+    unsent: [] as TcpHandle[],
+    onWritten: () => {},
+    channel: {
+      send(message: { type: string }, client: TcpHandle) {
+        got.push(`ipc:${client as unknown as string}`)
+        return message.type === 'connection'
+      },
+    },
+  } as unknown as FleetMember
+  return { member, got, pipe }
+}
+
+const client = (name: string): TcpHandle => name as unknown as TcpHandle
+
+test('connections of one event-loop turn go to one worker; the next turn goes to the next worker', async () => {
+  const [a, b] = [fake(1), fake(2)]
+  const rotation = new Rotation()
+  rotation.add(a.member)
+  rotation.add(b.member)
+  for (const name of ['c1', 'c2', 'c3']) expect(rotation.handOut(client(name))).toBe('taken')
+  await nextTurn()
+  expect(rotation.handOut(client('c4'))).toBe('taken')
+  await nextTurn()
+  expect(rotation.handOut(client('c5'))).toBe('taken')
+  expect(a.got).toEqual(['pipe:c1', 'pipe:c2', 'pipe:c3', 'pipe:c5'])
+  expect(b.got).toEqual(['pipe:c4'])
+})
+
+test(`a batch holds at most ${BATCH_MAX} connections; the rest of the turn goes round-robin on`, () => {
+  const [a, b] = [fake(1), fake(2)]
+  const rotation = new Rotation()
+  rotation.add(a.member)
+  rotation.add(b.member)
+  for (let i = 0; i < BATCH_MAX + 1; i++) rotation.handOut(client(`c${i}`))
+  expect(a.got).toHaveLength(BATCH_MAX)
+  expect(b.got).toEqual([`pipe:c${BATCH_MAX}`])
+})
+
+test('a full pipe is skipped; when every pipe is full the answer is full', () => {
+  const [a, b] = [fake(1), fake(2)]
+  const rotation = new Rotation()
+  rotation.add(a.member)
+  rotation.add(b.member)
+  if (a.pipe !== null) a.pipe.hasRoom = false
+  expect(rotation.handOut(client('c1'))).toBe('taken')
+  expect(b.got).toEqual(['pipe:c1'])
+  if (b.pipe !== null) b.pipe.hasRoom = false
+  expect(rotation.handOut(client('c2'))).toBe('full')
+  expect([...a.got, ...b.got]).toEqual(['pipe:c1'])
+})
+
+test('a worker without a pipe, or whose pipe just failed, gets its connection over Node IPC', async () => {
+  const [a, b] = [fake(1, null), fake(2, { usable: true, hasRoom: true, fails: true })]
+  const rotation = new Rotation()
+  rotation.add(a.member)
+  rotation.add(b.member)
+  rotation.handOut(client('c1'))
+  rotation.handOut(client('c2'))
+  expect(a.got).toEqual(['ipc:c1'])
+  expect(b.got).toEqual(['ipc:c2'])
+  expect(b.member.unsent).toEqual([client('c2')])
+})
+
+test('a removed worker takes nothing more, not even the rest of its batch', () => {
+  const [a, b] = [fake(1), fake(2)]
+  const rotation = new Rotation()
+  rotation.add(a.member)
+  rotation.add(b.member)
+  rotation.handOut(client('c1'))
+  rotation.remove(a.member)
+  rotation.handOut(client('c2'))
+  expect(a.got).toEqual(['pipe:c1'])
+  expect(b.got).toEqual(['pipe:c2'])
+  rotation.clear()
+  expect(rotation.handOut(client('c3'))).toBe('none')
+  expect(rotation.size).toBe(0)
+})
