@@ -54,7 +54,9 @@ export function receiveHandOffs(
     }
     if (frames.lost !== lost) {
       lost = frames.lost
-      report(`hand-off pipe: a connection arrived without its descriptor (out of descriptors?); ${lost} so far`)
+      // The 1st, 10th, 100th...: a worker out of descriptors loses them by the thousand.
+      if (Number.isInteger(Math.log10(lost)))
+        report(`hand-off pipe: ${lost} connection(s) arrived without their descriptor (out of descriptors?)`)
     }
   }
   pipe.readStart()
