@@ -1,11 +1,10 @@
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import { expect, test } from 'vitest'
 import type { TcpHandle } from '../src/common/tcp-handle.js'
 import type { FleetMember } from '../src/supervisor/fleet-member.js'
-import { BATCH_MAX, Rotation } from '../src/supervisor/rotation.js'
+import { Rotation } from '../src/supervisor/rotation.js'
 
-// Who takes each connection: round-robin over the ready workers, in batches of one event-loop
-// turn over hand-off pipes, skipping full pipes, over Node's IPC for a worker without one.
+// Who takes each connection: round-robin over the ready workers, over their hand-off pipes,
+// skipping full pipes, over Node's IPC for a worker without one.
 
 interface Fake {
   member: FleetMember
@@ -51,28 +50,14 @@ function fake(id: number, pipe: Fake['pipe'] = { usable: true, hasRoom: true, fa
 
 const client = (name: string): TcpHandle => name as unknown as TcpHandle
 
-test('connections of one event-loop turn go to one worker; the next turn goes to the next worker', async () => {
-  const [a, b] = [fake(1), fake(2)]
+test('connections go round-robin over the ready workers, each over its pipe', () => {
+  const [a, b, c] = [fake(1), fake(2), fake(3)]
   const rotation = new Rotation()
-  rotation.add(a.member)
-  rotation.add(b.member)
-  for (const name of ['c1', 'c2', 'c3']) expect(rotation.handOut(client(name))).toBe('taken')
-  await nextTurn()
-  expect(rotation.handOut(client('c4'))).toBe('taken')
-  await nextTurn()
-  expect(rotation.handOut(client('c5'))).toBe('taken')
-  expect(a.got).toEqual(['pipe:c1', 'pipe:c2', 'pipe:c3', 'pipe:c5'])
-  expect(b.got).toEqual(['pipe:c4'])
-})
-
-test(`a batch holds at most ${BATCH_MAX} connections; the rest of the turn goes round-robin on`, () => {
-  const [a, b] = [fake(1), fake(2)]
-  const rotation = new Rotation()
-  rotation.add(a.member)
-  rotation.add(b.member)
-  for (let i = 0; i < BATCH_MAX + 1; i++) rotation.handOut(client(`c${i}`))
-  expect(a.got).toHaveLength(BATCH_MAX)
-  expect(b.got).toEqual([`pipe:c${BATCH_MAX}`])
+  for (const f of [a, b, c]) rotation.add(f.member)
+  for (const name of ['c1', 'c2', 'c3', 'c4']) expect(rotation.handOut(client(name))).toBe('taken')
+  expect(a.got).toEqual(['pipe:c1', 'pipe:c4'])
+  expect(b.got).toEqual(['pipe:c2'])
+  expect(c.got).toEqual(['pipe:c3'])
 })
 
 test('a full pipe is skipped; when every pipe is full the answer is full', () => {
@@ -100,7 +85,7 @@ test('a worker without a pipe, or whose pipe just failed, gets its connection ov
   expect(b.member.unsent).toEqual([client('c2')])
 })
 
-test('a removed worker takes nothing more, not even the rest of its batch', () => {
+test('a removed worker takes nothing more', () => {
   const [a, b] = [fake(1), fake(2)]
   const rotation = new Rotation()
   rotation.add(a.member)

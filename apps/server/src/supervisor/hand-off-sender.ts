@@ -31,6 +31,7 @@ export class HandOffSender {
   readonly #internals: PipeInternals
   #open = true
   #closed = false
+  #finished: (() => void) | null = null
 
   /**
    * `onUndelivered`: a client whose write failed (the worker's end is gone) or was cancelled by
@@ -90,11 +91,14 @@ export class HandOffSender {
     if (!this.#open) return Promise.resolve()
     this.#open = false // no new connections: the worker is retiring
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs)
       const done = (): void => {
         clearTimeout(timer)
+        this.#finished = null
         resolve()
       }
+      const timer = setTimeout(done, timeoutMs)
+      timer.unref()
+      this.#finished = done // the worker may exit first: close() ends the wait
       const pipe = this.#pipe
       pipe.onread = () => {
         if ((this.#internals.state[this.#internals.kReadBytesOrError] as number) < 0) done()
@@ -113,6 +117,7 @@ export class HandOffSender {
     if (this.#closed) return
     this.#closed = true
     this.#pipe.close()
+    this.#finished?.()
   }
 
   /** A write of ours completed (called by onHandOffWritten). */
