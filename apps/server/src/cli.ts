@@ -1,11 +1,16 @@
 // The command line behind main.ts: settings, --help and --version, then the supervisor; exit codes.
-import type { ChildProcess } from 'node:child_process'
+
 import { SERVER_VERSION } from './common/version.js'
 import { loadConfig } from './config/load-config.js'
 import { UsageError } from './config/usage-error.js'
+import type { PreforkedWorker } from './supervisor/fork-worker.js'
 import { runSupervisor } from './supervisor/supervisor.js'
 
-async function main(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: ChildProcess | null): Promise<number> {
+async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  preforked: PreforkedWorker | null,
+): Promise<number> {
   const cli = loadConfig(argv, env)
   if (cli.kind === 'help') {
     process.stdout.write(cli.text)
@@ -19,7 +24,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: 
 }
 
 /** Runs `threadserve` with these arguments; exits the process when done (2 for a usage error). */
-export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: ChildProcess | null): void {
+export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, preforked: PreforkedWorker | null): void {
   main(argv, env, preforked).then(
     (code) => process.exit(code),
     (error: unknown) => {

@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { afterEach, expect, test } from 'vitest'
-import { isRawStream, loadRawStreams, type RawStream } from '../src/common/node-internals.js'
+import { createHandOffPair } from '../src/common/hand-off-pair.js'
+import {
+  isRawStream,
+  loadPipes,
+  loadRawStreams,
+  type PipeHandle,
+  type PipeInternals,
+  type RawStream,
+} from '../src/common/node-internals.js'
 import { acceptConnections, type TcpHandle } from '../src/common/tcp-handle.js'
 
 // The server leans on Node internals that are not public API (src/common/node-internals.ts lists
@@ -173,3 +181,163 @@ test('a raw client handle sent to a child over IPC arrives as a handle the child
 async function waitUntil(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5))
 }
+
+// The hand-off pipe (common/hand-off-pair.ts, supervisor/hand-off-sender.ts,
+// worker/hand-off-receiver.ts): process.binding('pipe_wrap') and stream_wrap's pieces, checked by
+// name, then a pair made and a TCP handle sent over it with a frame to a child, as the server does.
+
+test("process.binding('pipe_wrap') and stream_wrap have what the hand-off pipe uses", () => {
+  const bind = (process as unknown as { binding: (name: string) => Record<string, unknown> }).binding
+  const pipes = bind('pipe_wrap')
+  const streams = bind('stream_wrap')
+  expect(typeof pipes.Pipe, 'Pipe').toBe('function')
+  expect(typeof pipes.PipeConnectWrap, 'PipeConnectWrap').toBe('function')
+  const constants = pipes.constants as Record<string, unknown>
+  for (const name of ['SERVER', 'IPC']) expect(typeof constants[name], `constants.${name}`).toBe('number')
+  const prototype = (pipes.Pipe as { prototype: Record<string, unknown> }).prototype
+  for (const method of [
+    'bind',
+    'listen',
+    'connect',
+    'open',
+    'readStart',
+    'readStop',
+    'writeBuffer',
+    'shutdown',
+    'close',
+  ])
+    expect(typeof prototype[method], `Pipe.prototype.${method}`).toBe('function')
+  for (const name of ['WriteWrap', 'ShutdownWrap']) expect(typeof streams[name], name).toBe('function')
+  expect(streams.streamBaseState, 'streamBaseState').toBeInstanceOf(Int32Array)
+  for (const name of ['kReadBytesOrError', 'kArrayBufferOffset', 'kLastWriteWasAsync'])
+    expect(typeof streams[name], name).toBe('number')
+  expect(loadPipes(), 'node-internals.ts loads them all').not.toBeNull()
+})
+
+test('createHandOffPair gives a connected IPC end and the descriptor of the other', async () => {
+  const pair = await createHandOffPair(loadPipes())
+  expect(pair, 'a pair (Linux, internals present)').not.toBeNull()
+  if (pair === null) return
+  cleanups.push(() => pair.sender.close())
+  expect(pair.childFd).toBeGreaterThan(2)
+  // The accepted end is a working socket: what the sender writes, a net.Socket on it reads.
+  const other = new net.Socket({ fd: pair.childFd, readable: true, writable: true })
+  cleanups.push(() => other.destroy())
+  const read = new Promise<string>((resolve) => other.once('data', (data) => resolve(data.toString('latin1'))))
+  const internals = loadPipes() as PipeInternals
+  const request = new internals.WriteWrap()
+  request.oncomplete = () => {}
+  expect(pair.sender.writeBuffer(request, Buffer.from('ping'))).toBe(0)
+  expect(await read).toBe('ping')
+})
+
+// A child that opens descriptor 4 as an IPC pipe and, for every read, reports the bytes and the
+// handle node attached (pipe.pendingHandle), answering on each TCP handle it gets. With a
+// descriptor limit (argv[1]) it first uses up its descriptors, to see what a full worker gets.
+const HAND_OFF_CHILD = `
+const net = require('node:net')
+const { Pipe, constants } = process.binding('pipe_wrap')
+const { streamBaseState, kReadBytesOrError, kArrayBufferOffset } = process.binding('stream_wrap')
+const hog = []
+if (process.argv[1] === 'full') for (;;) { try { hog.push(require('node:fs').openSync('/dev/null', 'r')) } catch { break } }
+const pipe = new Pipe(constants.IPC)
+if (pipe.open(4) !== 0) process.exit(3)
+pipe.onread = (buffer) => {
+  const nread = streamBaseState[kReadBytesOrError]
+  const handle = pipe.pendingHandle
+  pipe.pendingHandle = null
+  if (nread < 0) return process.exit(0)
+  const bytes = Buffer.from(buffer, streamBaseState[kArrayBufferOffset], nread)
+  const line = { bytes: bytes.toString('hex'), handle: handle ? handle.constructor.name : null }
+  process.stdout.write(JSON.stringify(line) + '\\n')
+  if (handle) new net.Socket({ handle }).end('child ' + bytes.subarray(-1).toString('hex'))
+}
+pipe.readStart()
+process.stdout.write('{"ready":true}\\n')
+`
+
+async function handOffChild(mode: 'normal' | 'full'): Promise<{ sender: PipeHandle; lines: () => unknown[] }> {
+  const internals = loadPipes() as PipeInternals
+  const pair = await createHandOffPair(internals)
+  expect(pair).not.toBeNull()
+  if (pair === null) throw new Error('no pair')
+  const shell = mode === 'full' ? ['sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath]] : null
+  const [command, prefix] = shell ?? [process.execPath, []]
+  const child = spawn(command as string, [...(prefix as string[]), '-e', HAND_OFF_CHILD, mode], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ignore', pair.childFd],
+  })
+  pair.releaseChildEnd()
+  cleanups.push(() => child.kill('SIGKILL'))
+  cleanups.push(() => pair.sender.close())
+  let text = ''
+  child.stdout?.on('data', (data) => {
+    text += data
+  })
+  const lines = (): unknown[] =>
+    text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line))
+  await waitUntil(() => text.includes('"ready"'))
+  return { sender: pair.sender, lines }
+}
+
+/** Writes a frame ending in byte `tag` with `handle` attached; resolves with the write's status. */
+function sendWithHandle(sender: PipeHandle, tag: number, handle: TcpHandle): Promise<number> {
+  const internals = loadPipes() as PipeInternals
+  const frame = Buffer.alloc(16, 0)
+  frame[15] = tag
+  return new Promise<number>((resolve) => {
+    const request = new internals.WriteWrap()
+    request.oncomplete = (status) => resolve(status)
+    const status = sender.writeBuffer(request, frame, handle)
+    if (status !== 0) resolve(status)
+  })
+}
+
+async function answerFrom(peer: net.Socket): Promise<string> {
+  let text = ''
+  peer.on('data', (data) => {
+    text += data
+  })
+  await new Promise((resolve) => peer.once('end', resolve))
+  return text
+}
+
+test('a TCP handle written with a frame on the pair reaches the child as pendingHandle with its bytes', async () => {
+  const { sender, lines } = await handOffChild('normal')
+  const peers: net.Socket[] = []
+  const tags = [1, 2, 3]
+  const handles: TcpHandle[] = []
+  for (const _ of tags) {
+    const next = listenRaw()
+    peers.push(connect(next.port))
+    handles.push(await next.accepted)
+  }
+  // Back to back, no wait in between: no acknowledgement per handle.
+  const statuses = await Promise.all(tags.map((tag, i) => sendWithHandle(sender, tag, handles[i] as TcpHandle)))
+  expect(statuses).toEqual([0, 0, 0])
+  for (const handle of handles) handle.close() // the child has its own copies now
+  const answers = await Promise.all(peers.map(answerFrom))
+  expect(answers).toEqual(['child 01', 'child 02', 'child 03'])
+  // Each read carried one frame and the handle sent with it (Linux ends a read at a message
+  // with descriptors; libuv takes one descriptor per read).
+  const reads = lines().filter((line) => (line as { bytes?: string }).bytes !== undefined)
+  expect(reads).toEqual(tags.map((tag) => ({ bytes: `${'00'.repeat(15)}0${tag}`, handle: 'TCP' })))
+})
+
+test('a child out of descriptors gets the frame without the handle, and lives on', async () => {
+  const { sender, lines } = await handOffChild('full')
+  const next = listenRaw()
+  const peer = connect(next.port)
+  const handle = await next.accepted
+  expect(await sendWithHandle(sender, 9, handle)).toBe(0)
+  handle.close()
+  // The kernel could not install the descriptor (MSG_CTRUNC, not reported by libuv): the bytes
+  // come, the handle does not, and the client sees its connection closed.
+  const closed = new Promise<void>((resolve) => peer.once('close', () => resolve()))
+  peer.on('error', () => {})
+  await waitUntil(() => lines().length > 1)
+  expect(lines()[1]).toEqual({ bytes: `${'00'.repeat(15)}09`, handle: null })
+  await closed
+})

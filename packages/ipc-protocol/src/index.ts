@@ -10,6 +10,15 @@ export {
 export { connectToSupervisor, connectToWorker } from './connect.js'
 export { decodeSupervisorMessage, decodeWorkerMessage } from './decode.js'
 export { IPC_ERROR_STATUS, IpcError, type IpcErrorCode } from './errors.js'
+export {
+  decodeHandOffFrame,
+  encodeHandOffFrame,
+  HAND_OFF_FRAME_BYTES,
+  HAND_OFF_FRAME_MAGIC,
+  HAND_OFF_FRAME_MAX,
+  HAND_OFF_FRAME_VERSION,
+  type HandOffFrame,
+} from './hand-off-frame.js'
 export type { NativeHandle, ReceivedHandle, SendableHandle, SendOptions } from './handles.js'
 export { isConnectionMessage } from './is-connection-message.js'
 export {

@@ -4,8 +4,8 @@ import net from 'node:net'
 // chosen because the public API pays per connection for something a file server does not need
 // (a net.Socket's streams, event emitter, timers; child_process's JSON framing and per-handle
 // acknowledgement). test/node-internals.test.ts checks each one by name, so that a Node release
-// that changes one fails that file rather than the end-to-end tests by timeout; README.md lists
-// them under "Requirements".
+// that changes one fails that file rather than the end-to-end tests by timeout; the app's
+// README.md lists them under "Node internals".
 //
 // Used, and what happens without it:
 // - net._createServerHandle(address, port, family): binds a raw listening TCP handle (what
@@ -18,6 +18,14 @@ import net from 'node:net'
 //   Missing or changed: workers wrap each connection in a net.Socket instead (slower, same
 //   behaviour): see `rawStreams` below.
 // - process.binding('uv').UV_EOF: the read result that means "the peer ended".
+// - process.binding('pipe_wrap'): Pipe (bind, listen, onconnection, connect, open, fd,
+//   readStart, onread, pendingHandle, writeBuffer with a send handle, writeQueueSize, close),
+//   PipeConnectWrap, constants SERVER and IPC; with stream_wrap's WriteWrap, ShutdownWrap, streamBaseState,
+//   kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync. They make the hand-off pipe: a
+//   connected pair of AF_UNIX sockets per worker whose both ends are libuv IPC pipes, carrying a
+//   16-byte frame and the client's descriptor per connection, with no JSON and no per-handle
+//   acknowledgement. Missing or changed (or THREADSERVE_NODE_IPC_HANDOFF=1): connections go over
+//   Node's IPC channel as 'connection' messages, as before: see `handOffPipes` below.
 //
 // `process.binding` is deprecated in favour of public APIs, but these modules are on its allow
 // list (node's own tests use them) and no public API reaches a handle without a net.Socket.
@@ -131,3 +139,92 @@ export function isRawStream(handle: unknown): handle is RawStream {
     typeof candidate.getpeername === 'function'
   )
 }
+
+/** A libuv pipe (node's PipeWrap): a listener, or a connected end of the hand-off pair. */
+export interface PipeHandle {
+  onconnection: ((status: number, accepted?: PipeHandle) => void) | null
+  onread: ((this: PipeHandle, arrayBuffer: ArrayBuffer | undefined) => void) | null
+  /** Set by node before `onread` when the read carried a descriptor (ipc pipes only). */
+  pendingHandle: TcpHandle | null
+  readonly fd: number
+  readonly writeQueueSize: number
+  bind(name: string): number
+  listen(backlog: number): number
+  connect(request: PipeRequest, name: string): number
+  open(fd: number): number
+  readStart(): number
+  readStop(): number
+  writeBuffer(request: PipeRequest, buffer: Uint8Array, sendHandle?: TcpHandle): number
+  /** Ends our writing side once every queued write is out (the peer then reads EOF). */
+  shutdown(request: PipeRequest): number
+  close(callback?: () => void): void
+  ref(): void
+  unref(): void
+}
+
+/** A PipeConnectWrap or WriteWrap as a pipe completes it. */
+export interface PipeRequest {
+  oncomplete: ((this: PipeRequest, status: number) => void) | null
+  /** Ours: what the request carries (the client handle of a hand-off write). */
+  owner: unknown
+}
+
+export interface PipeInternals {
+  readonly Pipe: new (type: number) => PipeHandle
+  readonly PipeConnectWrap: new () => PipeRequest
+  readonly WriteWrap: new () => PipeRequest
+  readonly ShutdownWrap: new () => PipeRequest
+  /** Pipe types: a listener, and an end that can send and receive descriptors. */
+  readonly SERVER: number
+  readonly IPC: number
+  readonly state: Int32Array
+  readonly kReadBytesOrError: number
+  readonly kArrayBufferOffset: number
+  readonly kLastWriteWasAsync: number
+}
+
+/** Exported for test/node-internals.test.ts, which checks it by name. */
+export function loadPipes(): PipeInternals | null {
+  try {
+    const bind = (process as unknown as { binding: Binding }).binding.bind(process)
+    const pipes = bind('pipe_wrap') as Record<string, unknown>
+    const streams = bind('stream_wrap') as Record<string, unknown>
+    const constants = (pipes.constants ?? {}) as Record<string, unknown>
+    const internals = {
+      Pipe: pipes.Pipe,
+      PipeConnectWrap: pipes.PipeConnectWrap,
+      WriteWrap: streams.WriteWrap,
+      ShutdownWrap: streams.ShutdownWrap,
+      SERVER: constants.SERVER,
+      IPC: constants.IPC,
+      state: streams.streamBaseState,
+      kReadBytesOrError: streams.kReadBytesOrError,
+      kArrayBufferOffset: streams.kArrayBufferOffset,
+      kLastWriteWasAsync: streams.kLastWriteWasAsync,
+    }
+    const methods = ['bind', 'listen', 'connect', 'open', 'readStart', 'readStop', 'writeBuffer', 'shutdown', 'close']
+    const prototype = (internals.Pipe as { prototype?: Record<string, unknown> } | undefined)?.prototype
+    const complete =
+      typeof internals.Pipe === 'function' &&
+      methods.every((name) => typeof prototype?.[name] === 'function') &&
+      typeof internals.PipeConnectWrap === 'function' &&
+      typeof internals.WriteWrap === 'function' &&
+      typeof internals.ShutdownWrap === 'function' &&
+      typeof internals.SERVER === 'number' &&
+      typeof internals.IPC === 'number' &&
+      internals.state instanceof Int32Array &&
+      typeof internals.kReadBytesOrError === 'number' &&
+      typeof internals.kArrayBufferOffset === 'number' &&
+      typeof internals.kLastWriteWasAsync === 'number'
+    return complete ? (internals as unknown as PipeInternals) : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The pipe internals for the hand-off pipe, or null when this Node does not have them as
+ * expected (then connections go to workers over Node's IPC channel). THREADSERVE_NODE_IPC_HANDOFF=1
+ * forces that fallback, to test it and to compare the two.
+ */
+export const handOffPipes: PipeInternals | null = process.env.THREADSERVE_NODE_IPC_HANDOFF === '1' ? null : loadPipes()

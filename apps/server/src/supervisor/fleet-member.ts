@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import type { Channel, SupervisorMessage, WorkerMessage } from '@threadserve/ipc-protocol'
 import type { TcpHandle } from '../common/tcp-handle.js'
+import type { HandOffSender } from './hand-off-sender.js'
 
 // One worker process as the fleet sees it: its channel, its state, and the connections handed
 // to it that Node has not yet written to its pipe.
@@ -29,7 +30,12 @@ export interface FleetMember {
    * dies meanwhile, Node drops that queue without closing anything.
    */
   unsent: TcpHandle[]
-  /** The write callback of every hand-off to this worker (one function, not one per connection). */
+  /**
+   * Its hand-off pipe: how connections reach it by default. Null, or no longer usable, when they
+   * go as 'connection' messages over Node's IPC instead (the `channel`; `unsent` and `onWritten`).
+   */
+  readonly handOff: HandOffSender | null
+  /** The write callback of every hand-off to this worker over Node's IPC (one function, not one per connection). */
   onWritten: (error: Error | null) => void
 }
 

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process'
 import { unlinkSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
 import type { TcpHandle } from '../common/tcp-handle.js'
@@ -6,6 +5,7 @@ import { SERVER_VERSION } from '../common/version.js'
 import { WORKER_CONFIG_ENV } from '../common/worker-env.js'
 import type { Config } from '../config/config.js'
 import { sweepTempFiles } from '../uploads/temp-files.js'
+import type { PreforkedWorker } from './fork-worker.js'
 import { inheritedEnvironment } from './fork-worker.js'
 import { HealthDesk } from './health-desk.js'
 import { bindForWorkers, listenAndAccept } from './listener.js'
@@ -42,7 +42,7 @@ function workerEnvironment(config: Config): NodeJS.ProcessEnv {
  * Runs the server until a signal stops it; resolves with the process exit code. `preforked`: the
  * first worker, if the command-line entry forked it already (it waits for its settings).
  */
-export async function runSupervisor(config: Config, preforked: ChildProcess | null = null): Promise<number> {
+export async function runSupervisor(config: Config, preforked: PreforkedWorker | null = null): Promise<number> {
   await checkStartup(config)
   const pidLock = config.pidFile === null ? null : await lockPidFile(config.pidFile)
   const releasePidFile = (): void => {

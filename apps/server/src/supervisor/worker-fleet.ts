@@ -1,14 +1,18 @@
-import type { ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { connectToWorker, type SendableHandle, type SupervisorMessage } from '@threadserve/ipc-protocol'
+import { createHandOffPair, type HandOffPair } from '../common/hand-off-pair.js'
+import { handOffPipes } from '../common/node-internals.js'
 import type { TcpHandle } from '../common/tcp-handle.js'
 import { WORKER_CONFIG_ENV } from '../common/worker-env.js'
 import { removeWorkerTempFiles } from '../uploads/temp-files.js'
 import { describeExit, type FleetMember, hasExited } from './fleet-member.js'
-import { forkWorker } from './fork-worker.js'
+import { sampleMembers, type WorkerSample } from './fleet-sample.js'
+import { forkWorker, type PreforkedWorker } from './fork-worker.js'
+import { HandOffSender } from './hand-off-sender.js'
 import type { HealthDesk } from './health-desk.js'
 import type { PermitDesk } from './permit-desk.js'
 import { decideRestart, type ExitHistory, NO_EXITS } from './restart-policy.js'
+import { Rotation } from './rotation.js'
 
 // The supervisor's worker processes: forks them, hands connections round-robin to those that
 // are ready, restarts the ones that die (restart-policy.ts), and gives up loudly on a crash
@@ -16,6 +20,8 @@ import { decideRestart, type ExitHistory, NO_EXITS } from './restart-policy.js'
 
 const MAX_PENDING_CONNECTIONS = 4096 // accepted before any worker is ready (start-up, restarts)
 const READY_TIMEOUT_MS = 15_000
+
+export type { WorkerSample }
 
 export interface WorkerFleetOptions {
   readonly count: number
@@ -25,7 +31,7 @@ export interface WorkerFleetOptions {
    * Worker 1, forked by the command-line entry before the supervisor had loaded (start-up): it
    * takes the slot of the first worker and gets its settings in a 'configure' message.
    */
-  readonly preforked: ChildProcess | null
+  readonly preforked: PreforkedWorker | null
   readonly uploadDir: string
   readonly permits: PermitDesk
   /** Answers the workers' health requests (--health-path). */
@@ -43,33 +49,18 @@ export interface WorkerFleetOptions {
   readonly listenHandle: SendableHandle | null
 }
 
-/** One worker as SIGUSR2 reports it. */
-export interface WorkerSample {
-  readonly id: number
-  readonly pid: number | undefined
-  readonly ready: boolean
-  readonly inFlight?: number
-  readonly queued?: number
-  readonly served?: number
-  readonly rssBytes?: number
-  /** Connections closed for want of a valid PROXY header (--proxy-protocol). */
-  readonly proxyHeadersRefused?: number
-}
-
 export class WorkerFleet {
   readonly #options: WorkerFleetOptions
   readonly #slots: (FleetMember | null)[]
   readonly #history: ExitHistory[]
   readonly #retiring = new Set<FleetMember>()
-  #rotation: FleetMember[] = []
-  #next = 0
+  readonly #rotation = new Rotation()
   #pending: TcpHandle[] = []
-  #sequence = 0
   #stopping = false
   readonly #cleanups = new Set<Promise<number>>()
   #restarts = 0
-  #preforked: ChildProcess | null
-  readonly #readyCount = (): number => this.#rotation.length
+  #preforked: PreforkedWorker | null
+  readonly #readyCount = (): number => this.#rotation.size
 
   constructor(options: WorkerFleetOptions) {
     this.#options = options
@@ -105,22 +96,16 @@ export class WorkerFleet {
   }
 
   /**
-   * Hands an accepted connection to the next ready worker (or keeps it until one is). Once Node
-   * has written it to the worker's pipe, the descriptor travels in the pipe and our copy is
-   * closed; if the worker dies first, the connection goes to another worker, untouched.
+   * Hands an accepted connection to the next ready worker (or keeps it until one is): over its
+   * hand-off pipe (a 16-byte frame with the descriptor), or as a 'connection' message over Node's
+   * IPC when it has none. Once written, the descriptor travels in the pipe and our copy is
+   * closed; if the worker dies first, the connection goes to another worker, untouched. A worker
+   * whose pipe is full (it stopped reading) is skipped; if all are, the connection is closed.
    */
   dispatch(client: TcpHandle): void {
-    const rotation = this.#rotation
-    const count = rotation.length
-    for (let tries = 0; tries < count; tries++) {
-      const member = rotation[this.#next++ % count] as FleetMember
-      const message = { type: 'connection', v: 1, id: ++this.#sequence, acceptedAt: Date.now() } as const
-      if (member.channel.send(message, client, undefined, member.onWritten)) {
-        member.unsent.push(client) // the callback is asynchronous: it always finds it here
-        return
-      }
-    }
-    if (this.#pending.length >= MAX_PENDING_CONNECTIONS || this.#stopping) {
+    const outcome = this.#rotation.handOut(client)
+    if (outcome === 'taken') return
+    if (outcome === 'full' || this.#pending.length >= MAX_PENDING_CONNECTIONS || this.#stopping) {
       client.close()
       return
     }
@@ -141,8 +126,8 @@ export class WorkerFleet {
     this.#stopping = true
     for (const client of this.#pending) client.close()
     this.#pending = []
-    const everyone = [...this.#slots.filter((m): m is FleetMember => m !== null), ...this.#retiring]
-    this.#rotation = []
+    const everyone = [...this.#members(), ...this.#retiring]
+    this.#rotation.clear()
     await Promise.all(everyone.map((member) => this.#stopMember(member, deadline)))
     await Promise.all(this.#cleanups) // temp files of workers that were cut off
   }
@@ -152,25 +137,13 @@ export class WorkerFleet {
     for (const member of this.#slots) member?.channel.send(message)
   }
 
-  /**
-   * Process ids and readiness of the current workers, with each ready worker's own figures
-   * (requests in flight, queued, served, RSS) where it answers within `timeoutMs`.
-   */
-  async sample(timeoutMs: number): Promise<WorkerSample[]> {
-    const members = this.#slots.filter((m): m is FleetMember => m !== null)
-    return Promise.all(
-      members.map(async (m): Promise<WorkerSample> => {
-        const sample = { id: m.id, pid: m.child.pid, ready: m.state === 'ready' }
-        if (m.state !== 'ready') return sample
-        try {
-          const reply = await m.channel.request({ type: 'stats-request', v: 1 }, { timeoutMs })
-          const { inFlight, queued, served, rssBytes, proxyHeadersRefused = 0 } = reply
-          return { ...sample, inFlight, queued, served, rssBytes, proxyHeadersRefused }
-        } catch {
-          return sample // busy past the timeout, or gone meanwhile: its figures are left out
-        }
-      }),
-    )
+  /** What SIGUSR2 prints about the workers (fleet-sample.ts). */
+  sample(timeoutMs: number): Promise<WorkerSample[]> {
+    return sampleMembers(this.#members(), timeoutMs)
+  }
+
+  #members(): FleetMember[] {
+    return this.#slots.filter((m): m is FleetMember => m !== null)
   }
 
   #stopMember(member: FleetMember, deadline: number): Promise<void> {
@@ -182,7 +155,7 @@ export class WorkerFleet {
         member.child.kill('SIGKILL')
         return
       }
-      member.channel.send({ type: 'shutdown', v: 1, deadline })
+      this.#sendShutdown(member, deadline)
       // A worker that ignores its deadline is cut off a moment after it.
       setTimeout(() => member.child.kill('SIGKILL'), Math.max(0, deadline - Date.now()) + 1000).unref()
     })
@@ -192,16 +165,33 @@ export class WorkerFleet {
    * The early-forked worker, once, for slot 1's first start. One that died before we got here
    * (its 'exit' came before anyone listened) is not used: slot 1 forks a new one at once.
    */
-  #takePreforked(): ChildProcess | null {
-    const child = this.#preforked
+  #takePreforked(): PreforkedWorker | null {
+    const preforked = this.#preforked
     this.#preforked = null
-    if (child === null || hasExited(child) || !child.connected) return null
-    return child
+    if (preforked === null) return null
+    const { child, handOff } = preforked
+    const usable = !hasExited(child) && child.connected
+    // Kernel balancing needs no hand-off pipe; nor does a worker we do not use.
+    if (handOff !== null && (!usable || this.#options.listenHandle !== null)) handOff.close()
+    if (!usable) return null
+    return this.#options.listenHandle === null ? preforked : { child, handOff: null }
   }
 
-  #spawn(id: number): Promise<void> {
+  /** A worker forked with a fresh hand-off pair, unless kernel balancing (or the fallback) needs none. */
+  async #fork(id: number): Promise<PreforkedWorker> {
+    const pair: HandOffPair | null = this.#options.listenHandle === null ? await createHandOffPair() : null
+    return { child: forkWorker(id, this.#options.env, pair), handOff: pair?.sender ?? null }
+  }
+
+  async #spawn(id: number): Promise<void> {
     const preforked = id === 1 ? this.#takePreforked() : null
-    const child = preforked ?? forkWorker(id, this.#options.env)
+    const { child, handOff } = preforked ?? (await this.#fork(id))
+    if (this.#stopping && preforked === null) {
+      // Stopped while the pair was made: nobody would stop this one.
+      handOff?.close()
+      child.kill('SIGKILL')
+      return
+    }
     const owner = `w${id}:${child.pid ?? 'unknown'}`
     const channel = connectToWorker(child, {
       onInvalid: (error) => this.#options.report(`worker ${id} sent a bad IPC message: ${error.message}`),
@@ -217,6 +207,10 @@ export class WorkerFleet {
       onReady: null,
       readyTimer: null,
       unsent: [],
+      handOff:
+        handOff === null || handOffPipes === null
+          ? null
+          : new HandOffSender(handOff, handOffPipes, (client) => this.dispatch(client)),
       onWritten: (error) => {
         const client = member.unsent.shift()
         if (client === undefined) return // the worker died first; #onExit took them back
@@ -263,7 +257,7 @@ export class WorkerFleet {
     if (member.state !== 'starting') return
     member.state = 'ready'
     if (member.readyTimer !== null) clearTimeout(member.readyTimer)
-    this.#rotation = [...this.#rotation.filter((m) => m.id !== member.id), member]
+    this.#rotation.add(member)
     this.#flushPending()
     const done = member.onReady
     member.onReady = null
@@ -273,8 +267,14 @@ export class WorkerFleet {
   #retire(member: FleetMember, deadline: number): void {
     member.state = 'retiring'
     this.#retiring.add(member)
-    this.#rotation = this.#rotation.filter((m) => m !== member)
-    member.channel.send({ type: 'shutdown', v: 1, deadline })
+    this.#rotation.remove(member)
+    this.#sendShutdown(member, deadline)
+  }
+
+  /** 'shutdown', once the worker has read every connection already in its hand-off pipe. */
+  #sendShutdown(member: FleetMember, deadline: number): void {
+    const flushed = member.handOff?.finish(Math.max(0, deadline - Date.now())) ?? Promise.resolve()
+    void flushed.then(() => member.channel.send({ type: 'shutdown', v: 1, deadline }))
   }
 
   #flushPending(): void {
@@ -286,8 +286,9 @@ export class WorkerFleet {
   #onExit(member: FleetMember, code: number | null, signal: NodeJS.Signals | null): void {
     if (member.readyTimer !== null) clearTimeout(member.readyTimer)
     member.channel.close()
-    this.#rotation = this.#rotation.filter((m) => m !== member)
+    this.#rotation.remove(member)
     this.#retiring.delete(member)
+    member.handOff?.close() // writes still queued come back to dispatch(), cancelled
     // Connections still queued for it were never sent, so nothing has read from them: another
     // worker serves them. (One already written but not yet taken is lost with the dead worker's
     // pipe: the kernel closes it and the client sees a reset.)

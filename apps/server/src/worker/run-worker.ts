@@ -13,6 +13,7 @@ import { proxyPreambleCounts } from '../http/proxy-preamble.js'
 import { isLoopbackBinding } from '../http/request-guards.js'
 import type { HealthReport, PermitAnswer, WorkerServices } from '../http/services.js'
 import { createTransport } from '../transport/create-transport.js'
+import { receiveHandOffs } from './hand-off-receiver.js'
 import { receiveSettings } from './receive-settings.js'
 import { SlotPool } from './slot-pool.js'
 
@@ -146,6 +147,8 @@ export async function runWorker(): Promise<void> {
     }
     admitHandle(handle)
   })
+  // The default path: a dedicated pipe with a binary frame per connection (the above is the fallback).
+  receiveHandOffs(process.env, admitHandle, (line) => process.stderr.write(`threadserve worker ${workerId}: ${line}\n`))
 
   // Kernel balancing (--balance kernel): accept ourselves on the supervisor's bound handle.
   let listener: TcpHandle | null = null
