@@ -100,6 +100,17 @@ describe('limits are detected as soon as they are passed', () => {
     expect(() => new RequestParser({ maxBodyBytes: 1.5 })).toThrow(RangeError)
   })
 
+  test('a frozen limits object is honoured by every parser made with it; a mutable one as it is at construction', () => {
+    const frozen = Object.freeze({ maxRequestLineBytes: 10 })
+    for (let i = 0; i < 3; i++)
+      expect(parseInPieces('GET /abc HTTP/1.0\r\n\r\n', [], frozen).code, `parser ${i}`).toBe('URI_TOO_LONG')
+    const mutable = { maxRequestLineBytes: 10 }
+    expect(parseInPieces('GET /abc HTTP/1.0\r\n\r\n', [], mutable).code).toBe('URI_TOO_LONG')
+    mutable.maxRequestLineBytes = 100
+    expect(parseInPieces('GET /abc HTTP/1.0\r\n\r\n', [], mutable).code).toBeNull()
+    expect(() => new RequestParser(Object.freeze({ maxHeaderCount: -1 }))).toThrow(RangeError)
+  })
+
   test('DEFAULT_LIMITS are the documented defaults and frozen', () => {
     expect(DEFAULT_LIMITS).toEqual({
       maxRequestLineBytes: 8192,
