@@ -12,8 +12,11 @@ import { WORKER_ENTRY_PATH } from '../paths.js'
 // GET load V8 grew its young generation to 16 MiB semi-spaces and let promoted per-connection
 // garbage pile up in the old one: ~100 MiB RSS. A 1 MiB semi-space and a 20% growth step keep it
 // at ~65 MiB, with the same req/s and CPU per request in alternating runs (docs/performance.md).
+// One V8 platform thread instead of four: a worker's background compilation and GC tasks are
+// few, every thread pages in its own stack and malloc arena (~2 MiB of RSS for the three), and
+// on a machine with fewer cores than workers the threads only compete with the workers.
 // The supervisor's own node flags come after these, so an operator's --max-semi-space-size wins.
-const WORKER_V8_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=20']
+const WORKER_V8_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=20', '--v8-pool-size=1']
 
 // The child's descriptor for its end of the hand-off pipe: the first after stdin, stdout, stderr
 // and the IPC channel.
