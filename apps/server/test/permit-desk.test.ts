@@ -44,3 +44,35 @@ test('a release from a worker that does not hold the permit is ignored', () => {
   desk.release('w2', permit.permitId)
   expect(desk.inUse).toBe(1)
 })
+
+test('a request that finds none free waits for a release on its way, and is denied if none comes', async () => {
+  const desk = new PermitDesk(2, 1)
+  const held = desk.request('w1', '127.0.0.1')
+  if (!held.granted) throw new Error('expected a permit')
+  const answers: boolean[] = []
+  // The same client again, through another worker, before the first worker's release arrived.
+  desk.requestSoon('w2', '127.0.0.1', (decision) => answers.push(decision.granted), 1000)
+  expect(answers).toEqual([])
+  desk.release('w1', held.permitId)
+  expect(answers).toEqual([true])
+  // None comes back: denied once the wait is over, not before.
+  const started = Date.now()
+  const denied = await new Promise<boolean>((resolve) =>
+    desk.requestSoon('w1', '127.0.0.1', (decision) => resolve(decision.granted), 30),
+  )
+  expect(denied).toBe(false)
+  expect(Date.now() - started).toBeGreaterThanOrEqual(25)
+  expect(desk.inUse).toBe(1)
+})
+
+test('waiting requests are served oldest first and a dead worker frees permits for them', () => {
+  const desk = new PermitDesk(1)
+  desk.request('w1', 'a')
+  const order: string[] = []
+  desk.requestSoon('w2', 'b', (decision) => decision.granted && order.push('b'), 1000)
+  desk.requestSoon('w2', 'c', (decision) => decision.granted && order.push('c'), 1000)
+  expect(desk.releaseAll('w1')).toBe(1)
+  expect(order).toEqual(['b']) // one permit: the older request has it, the other still waits
+  expect(desk.releaseAll('w2')).toBe(1)
+  expect(order).toEqual(['b', 'c'])
+})
