@@ -69,44 +69,55 @@ export interface RawStream {
   close(callback?: (this: RawStream) => void): void
 }
 
-export interface RawStreamInternals {
-  readonly WriteWrap: new () => StreamRequest
-  readonly ShutdownWrap: new () => StreamRequest
+/** What stream_wrap gives both uses: request constructors and the results of the last stream call. */
+interface StreamWrapInternals<Request> {
+  readonly WriteWrap: new () => Request
+  readonly ShutdownWrap: new () => Request
   /** Results of the last stream call: bytes read (or a negative errno), bytes written, async or not. */
   readonly state: Int32Array
   readonly kReadBytesOrError: number
-  readonly kBytesWritten: number
   readonly kLastWriteWasAsync: number
+}
+
+export interface RawStreamInternals extends StreamWrapInternals<StreamRequest> {
+  readonly kBytesWritten: number
   readonly UV_EOF: number
 }
 
 type Binding = (name: string) => unknown
 type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) => TcpHandle | number
 
+function binding(name: string): Record<string, unknown> {
+  return (process as unknown as { binding: Binding }).binding.call(process, name) as Record<string, unknown>
+}
+
+/** stream_wrap's part, checked; null if anything is missing or of another kind. */
+function streamWrap(): StreamWrapInternals<never> | null {
+  const streams = binding('stream_wrap')
+  const internals = {
+    WriteWrap: streams.WriteWrap,
+    ShutdownWrap: streams.ShutdownWrap,
+    state: streams.streamBaseState,
+    kReadBytesOrError: streams.kReadBytesOrError,
+    kLastWriteWasAsync: streams.kLastWriteWasAsync,
+  }
+  const complete =
+    typeof internals.WriteWrap === 'function' &&
+    typeof internals.ShutdownWrap === 'function' &&
+    internals.state instanceof Int32Array &&
+    typeof internals.kReadBytesOrError === 'number' &&
+    typeof internals.kLastWriteWasAsync === 'number'
+  return complete ? (internals as StreamWrapInternals<never>) : null
+}
+
 /** The stream internals as this Node has them, or null (what `rawStreams` holds unless forced off). */
 export function loadRawStreams(): RawStreamInternals | null {
   try {
-    const bind = (process as unknown as { binding: Binding }).binding.bind(process)
-    const streams = bind('stream_wrap') as Record<string, unknown>
-    const { UV_EOF } = bind('uv') as { UV_EOF: unknown }
-    const internals = {
-      WriteWrap: streams.WriteWrap,
-      ShutdownWrap: streams.ShutdownWrap,
-      state: streams.streamBaseState,
-      kReadBytesOrError: streams.kReadBytesOrError,
-      kBytesWritten: streams.kBytesWritten,
-      kLastWriteWasAsync: streams.kLastWriteWasAsync,
-      UV_EOF,
-    }
-    const complete =
-      typeof internals.WriteWrap === 'function' &&
-      typeof internals.ShutdownWrap === 'function' &&
-      internals.state instanceof Int32Array &&
-      typeof internals.kReadBytesOrError === 'number' &&
-      typeof internals.kBytesWritten === 'number' &&
-      typeof internals.kLastWriteWasAsync === 'number' &&
-      typeof UV_EOF === 'number'
-    return complete ? (internals as RawStreamInternals) : null
+    const common = streamWrap()
+    const { kBytesWritten } = binding('stream_wrap')
+    const { UV_EOF } = binding('uv')
+    if (common === null || typeof kBytesWritten !== 'number' || typeof UV_EOF !== 'number') return null
+    return { ...common, kBytesWritten, UV_EOF }
   } catch {
     return null // process.binding gone, or a module off its allow list
   }
@@ -169,54 +180,35 @@ export interface PipeRequest {
   owner: unknown
 }
 
-export interface PipeInternals {
+export interface PipeInternals extends StreamWrapInternals<PipeRequest> {
   readonly Pipe: new (type: number) => PipeHandle
   readonly PipeConnectWrap: new () => PipeRequest
-  readonly WriteWrap: new () => PipeRequest
-  readonly ShutdownWrap: new () => PipeRequest
   /** Pipe types: a listener, and an end that can send and receive descriptors. */
   readonly SERVER: number
   readonly IPC: number
-  readonly state: Int32Array
-  readonly kReadBytesOrError: number
   readonly kArrayBufferOffset: number
-  readonly kLastWriteWasAsync: number
 }
 
 /** Exported for test/node-internals.test.ts, which checks it by name. */
 export function loadPipes(): PipeInternals | null {
   try {
-    const bind = (process as unknown as { binding: Binding }).binding.bind(process)
-    const pipes = bind('pipe_wrap') as Record<string, unknown>
-    const streams = bind('stream_wrap') as Record<string, unknown>
-    const constants = (pipes.constants ?? {}) as Record<string, unknown>
-    const internals = {
-      Pipe: pipes.Pipe,
-      PipeConnectWrap: pipes.PipeConnectWrap,
-      WriteWrap: streams.WriteWrap,
-      ShutdownWrap: streams.ShutdownWrap,
-      SERVER: constants.SERVER,
-      IPC: constants.IPC,
-      state: streams.streamBaseState,
-      kReadBytesOrError: streams.kReadBytesOrError,
-      kArrayBufferOffset: streams.kArrayBufferOffset,
-      kLastWriteWasAsync: streams.kLastWriteWasAsync,
-    }
+    const common = streamWrap()
+    const pipes = binding('pipe_wrap')
+    const { kArrayBufferOffset } = binding('stream_wrap')
+    const { SERVER, IPC } = (pipes.constants ?? {}) as Record<string, unknown>
+    const { Pipe, PipeConnectWrap } = pipes
     const methods = ['bind', 'listen', 'connect', 'open', 'readStart', 'readStop', 'writeBuffer', 'shutdown', 'close']
-    const prototype = (internals.Pipe as { prototype?: Record<string, unknown> } | undefined)?.prototype
+    const prototype = (Pipe as { prototype?: Record<string, unknown> } | undefined)?.prototype
     const complete =
-      typeof internals.Pipe === 'function' &&
+      common !== null &&
+      typeof Pipe === 'function' &&
       methods.every((name) => typeof prototype?.[name] === 'function') &&
-      typeof internals.PipeConnectWrap === 'function' &&
-      typeof internals.WriteWrap === 'function' &&
-      typeof internals.ShutdownWrap === 'function' &&
-      typeof internals.SERVER === 'number' &&
-      typeof internals.IPC === 'number' &&
-      internals.state instanceof Int32Array &&
-      typeof internals.kReadBytesOrError === 'number' &&
-      typeof internals.kArrayBufferOffset === 'number' &&
-      typeof internals.kLastWriteWasAsync === 'number'
-    return complete ? (internals as unknown as PipeInternals) : null
+      typeof PipeConnectWrap === 'function' &&
+      typeof SERVER === 'number' &&
+      typeof IPC === 'number' &&
+      typeof kArrayBufferOffset === 'number'
+    if (!complete) return null
+    return { ...common, Pipe, PipeConnectWrap, SERVER, IPC, kArrayBufferOffset } as unknown as PipeInternals
   } catch {
     return null
   }
