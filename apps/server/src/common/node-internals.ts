@@ -79,6 +79,20 @@ interface StreamWrapInternals<Request> {
   readonly kLastWriteWasAsync: number
 }
 
+/** The methods of a connected TCP handle that the raw transport calls. */
+export const RAW_STREAM_METHODS = [
+  'getpeername',
+  'setNoDelay',
+  'useUserBuffer',
+  'readStart',
+  'readStop',
+  'writev',
+  'writeLatin1String',
+  'writeBuffer',
+  'shutdown',
+  'close',
+] as const satisfies readonly (keyof RawStream)[]
+
 export interface RawStreamInternals extends StreamWrapInternals<StreamRequest> {
   readonly kBytesWritten: number
   readonly UV_EOF: number
@@ -116,7 +130,14 @@ export function loadRawStreams(): RawStreamInternals | null {
     const common = streamWrap()
     const { kBytesWritten } = binding('stream_wrap')
     const { UV_EOF } = binding('uv')
-    if (common === null || typeof kBytesWritten !== 'number' || typeof UV_EOF !== 'number') return null
+    // Every connection is a TCPWrap (accepted, or handed over): its prototype is checked once here.
+    const prototype = (binding('tcp_wrap').TCP as { prototype?: Record<string, unknown> } | undefined)?.prototype
+    const complete =
+      common !== null &&
+      typeof kBytesWritten === 'number' &&
+      typeof UV_EOF === 'number' &&
+      RAW_STREAM_METHODS.every((name) => typeof prototype?.[name] === 'function')
+    if (!complete) return null
     return { ...common, kBytesWritten, UV_EOF }
   } catch {
     return null // process.binding gone, or a module off its allow list
@@ -135,20 +156,6 @@ export const rawStreams: RawStreamInternals | null =
 export function serverHandleFactory(): CreateServerHandle | null {
   const create = (net as unknown as { _createServerHandle?: unknown })._createServerHandle
   return typeof create === 'function' ? (create as CreateServerHandle) : null
-}
-
-/** A connected handle's methods that the raw connection layer calls, checked once. */
-export function isRawStream(handle: unknown): handle is RawStream {
-  const candidate = handle as Partial<Record<keyof RawStream, unknown>> | null
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.readStart === 'function' &&
-    typeof candidate.writev === 'function' &&
-    typeof candidate.shutdown === 'function' &&
-    typeof candidate.useUserBuffer === 'function' &&
-    typeof candidate.getpeername === 'function'
-  )
 }
 
 /** A libuv pipe (node's PipeWrap): a listener, or a connected end of the hand-off pair. */

@@ -6,7 +6,7 @@ import type { Transport, TransportEvents, WriteDone } from './transport.js'
 // a user buffer, writev through a WriteWrap tried synchronously first, shutdown through a
 // ShutdownWrap, close), without the net.Socket around it: no Duplex and its two stream states,
 // no event emitter, no nextTick per write. Per connection: this object, the handle, one timer
-// while an idle timeout is set, and node's request objects per write. Callbacks are static
+// while an idle timeout is set, and node's request objects per write. Callbacks are module
 // functions that find the transport through the handle or request (`owner`), not closures.
 // Only constructed when `rawStreams` is not null (transport/create-transport.ts).
 
