@@ -1,5 +1,5 @@
 import { DURATION_HINT, SIZE_HINT } from '@threadserve/units'
-import { envNameOf, SETTING_GROUPS, SETTING_NAMES, SETTINGS, type Setting } from './settings.js'
+import { envNamesOf, SETTING_GROUPS, SETTING_NAMES, SETTINGS, type Setting } from './settings.js'
 
 // The settings table (settings.ts) written out for people: --help, and the Markdown table in
 // the app's README (a test checks the README holds exactly what settingsMarkdown() gives).
@@ -19,11 +19,6 @@ const HELP_COLUMN = 38
 
 function defaultOf(fallback: string): string {
   return fallback === '' ? '' : ` (default ${fallback})`
-}
-
-/** The environment variables a setting is read from, in the order they are tried. */
-function envNamesOf(setting: Setting<unknown>): string[] {
-  return setting.otherEnv === undefined ? [envNameOf(setting.flag)] : [envNameOf(setting.flag), setting.otherEnv]
 }
 
 /** `threadserve --help`: options grouped by topic, each with its environment variable. */

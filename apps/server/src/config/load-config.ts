@@ -1,10 +1,11 @@
 import { statSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { UPLOAD_ROUTE } from '../common/routes.js'
 import { type Config, firstIssue, parseConfig } from './config.js'
 import { helpText } from './describe-settings.js'
 import { convertSetting } from './setting-kinds.js'
-import { envNameOf, SETTING_NAMES, SETTINGS, type Setting } from './settings.js'
+import { envNamesOf, SETTING_NAMES, SETTINGS, type Setting } from './settings.js'
 import { UsageError } from './usage-error.js'
 
 export type CliResult = { kind: 'help'; text: string } | { kind: 'version' } | { kind: 'run'; config: Config }
@@ -74,7 +75,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
   for (const name of SETTING_NAMES) {
     const setting: Setting<unknown> = SETTINGS[name]
     const flag = flags[setting.flag]
-    const envName = [envNameOf(setting.flag), setting.otherEnv].find((n) => n !== undefined && env[n] !== undefined)
+    const envName = envNamesOf(setting).find((name) => env[name] !== undefined)
     const fromEnv = envName === undefined ? undefined : env[envName]
     let source = `--${setting.flag}`
     if (name === 'root' && dir !== undefined) source = 'DIR'
@@ -93,6 +94,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
   if (values.logHealth === true && values.healthPath === '') throw new UsageError('--log-health: needs --health-path')
   // The upload route (http/router.ts; not imported: the supervisor loads no request-serving code)
   // answers GET with its page and POST with uploads: a health check cannot share it.
-  if (values.healthPath === '/upload') throw new UsageError('--health-path: /upload is the upload route')
+  if (values.healthPath === UPLOAD_ROUTE) throw new UsageError(`--health-path: ${UPLOAD_ROUTE} is the upload route`)
   return { kind: 'run', config: parseConfig(values) }
 }

@@ -27,3 +27,8 @@ export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[]
 export function envNameOf(flag: string): string {
   return `THREADSERVE_${flag.replaceAll('-', '_').toUpperCase()}`
 }
+
+/** The environment variables a setting is read from, in the order they are tried. */
+export function envNamesOf(setting: Setting<unknown>): string[] {
+  return setting.otherEnv === undefined ? [envNameOf(setting.flag)] : [envNameOf(setting.flag), setting.otherEnv]
+}

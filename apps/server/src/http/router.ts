@@ -1,8 +1,7 @@
 // Which handler a request goes to, from its method and path alone: a pure function, so the
 // routing table can be read (and tested) in one place.
 
-/** The route that stores uploads (POST) and serves the upload page (GET). */
-export const UPLOAD_ROUTE = '/upload'
+import { UPLOAD_ROUTE } from '../common/routes.js'
 
 export type Route =
   | { readonly kind: 'upload-page' }

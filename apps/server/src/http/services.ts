@@ -7,9 +7,6 @@ import type { StaticFiles } from '../files/static-files.js'
 // What a worker process gives every connection it serves: one object per worker, built in
 // worker.ts. Connections never reach for process-wide state any other way.
 
-/** The route that stores uploads (POST) and serves the upload page (GET). */
-export const UPLOAD_ROUTE = '/upload'
-
 /** The supervisor's answer to a health check (--health-path). */
 export interface HealthReport {
   readonly status: 'ok' | 'starting' | 'draining' | 'no-workers'

@@ -38,14 +38,12 @@ export function forkWorker(id: number, env: NodeJS.ProcessEnv, handOff: HandOffP
   try {
     return fork(WORKER_ENTRY_PATH, [], {
       execArgv: [...WORKER_V8_FLAGS, ...process.execArgv],
-      env:
-        handOff === null
-          ? { ...env, [WORKER_ID_ENV]: String(id) }
-          : { ...env, [WORKER_ID_ENV]: String(id), [HAND_OFF_FD_ENV]: String(HAND_OFF_CHILD_FD) },
-      stdio:
-        handOff === null
-          ? ['ignore', 'inherit', 'inherit', 'ipc']
-          : ['ignore', 'inherit', 'inherit', 'ipc', handOff.childFd],
+      env: {
+        ...env,
+        [WORKER_ID_ENV]: String(id),
+        ...(handOff === null ? {} : { [HAND_OFF_FD_ENV]: String(HAND_OFF_CHILD_FD) }),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(handOff === null ? [] : [handOff.childFd])],
     })
   } finally {
     handOff?.releaseChildEnd()

@@ -31,10 +31,6 @@ export class HealthDesk {
     this.#draining = true
   }
 
-  get draining(): boolean {
-    return this.#draining
-  }
-
   /** The status with `readyWorkers` workers ready now. */
   status(readyWorkers: number): HealthStatus {
     if (this.#draining) return 'draining'
