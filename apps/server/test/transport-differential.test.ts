@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { exchange, type RawExchange } from './helpers/raw-exchange.js'
-import { type RunningServer, startServer } from './helpers/server-process.js'
+import { type RunningServer, startServer, waitFor } from './helpers/server-process.js'
 
 // Connections run on the raw TCP handle by default and on net.Socket when a Node release lacks
 // the internals (src/common/node-internals.ts; THREADSERVE_NET_SOCKET=1 forces it). A new Node
@@ -78,8 +78,17 @@ test.each(Object.entries(cases))('%s: the same answer on both transports', async
   ])
   expect(fromRaw.raw.length, 'an answer').toBeGreaterThan(0)
   if (name === 'upload') {
-    // Stored under different names; the JSON answers differ in those alone.
+    // Stored under different names: the JSON answers differ in those alone, and each stored the bytes.
     expect([fromRaw.status, fromSocket.status]).toEqual([201, 201])
+    const unnamed = (result: RawExchange): unknown => ({ ...JSON.parse(result.body.toString()), name: '-' })
+    expect(unnamed(fromRaw)).toEqual(unnamed(fromSocket))
+    for (const [server, result] of [
+      [raw, fromRaw],
+      [socket, fromSocket],
+    ] as const) {
+      const stored = await fetch(`${server.url}${result.headers.get('location')}`)
+      expect(await stored.text()).toBe('hello')
+    }
     return
   }
   expect(answer(fromRaw)).toEqual(answer(fromSocket))
@@ -95,8 +104,15 @@ test('both access logs have a line per request with the same statuses and sizes'
       .map((line) => line.replace(/^\S+ \S+ /, '').replace(/\s+\S+ms.*$/, ''))
       .sort()
   }
-  await new Promise((resolve) => setTimeout(resolve, 300)) // the log is written behind
-  const [fromRaw, fromSocket] = await Promise.all([lines(raw), lines(socket)])
-  expect(fromRaw.length).toBeGreaterThanOrEqual(Object.keys(cases).length)
+  // The log is written behind: wait until each has a line per case.
+  const count = Object.keys(cases).length
+  const [fromRaw, fromSocket] = await Promise.all(
+    [raw, socket].map((server) =>
+      waitFor(async () => {
+        const found = await lines(server)
+        return found.length >= count ? found : undefined
+      }),
+    ),
+  )
   expect(fromRaw).toEqual(fromSocket)
 })

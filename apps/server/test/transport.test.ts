@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process'
 import net from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, test } from 'vitest'
 import { type RawStream, serverHandleFactory, type TcpHandle } from '../src/common/node-internals.js'
 import { acceptConnections } from '../src/common/tcp-handle.js'
+import { createTransport } from '../src/transport/create-transport.js'
 import { RawTransport } from '../src/transport/raw-transport.js'
 import { sharedReadBuffer } from '../src/transport/read-buffer.js'
 import { SocketTransport } from '../src/transport/socket-transport.js'
@@ -169,6 +172,29 @@ describe.each(kinds)('%s', (_name, make) => {
     expect(received().text).toBe('HTTP/1.0 204 No Content\r\n\r\n')
   })
 
+  test('endAndClose() with a write still queued closes only once all of it is in the kernel', async () => {
+    const { transport, recorder, peer } = await connectedPair(make)
+    let bytes = 0
+    let ended = false
+    peer.removeAllListeners('data')
+    peer.on('data', (data) => {
+      bytes += data.length
+    })
+    peer.on('end', () => {
+      ended = true
+    })
+    peer.pause()
+    const big = Buffer.alloc(16 * 1024 * 1024, 0x62)
+    transport.write('', big)
+    expect(transport.pendingBytes).toBeGreaterThan(0)
+    transport.endAndClose()
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(recorder.events).not.toContain('close') // the peer has not read: the write is queued
+    peer.resume()
+    await until(() => recorder.events.includes('close') && ended, 'the close after the last byte')
+    expect(bytes).toBe(big.length)
+  })
+
   test('destroy() closes once; a write after it fails through its callback', async () => {
     const { transport, recorder } = await connectedPair(make)
     transport.destroy()
@@ -184,13 +210,14 @@ describe.each(kinds)('%s', (_name, make) => {
     expect(recorder.events).toEqual(['close'])
   })
 
-  test('the idle timeout fires after no reads or writes, and reads put it off', async () => {
+  test('the idle timeout fires after no reads or writes, and reads and writes put it off', async () => {
     const { transport, recorder, peer } = await connectedPair(make)
     transport.resume()
-    transport.setIdleTimeout(150)
+    transport.setIdleTimeout(400)
     for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 60))
-      peer.write('.')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      if (i % 2 === 0) peer.write('.')
+      else transport.write('.', null) // writes put it off too
     }
     expect(recorder.events).not.toContain('idle')
     await until(() => recorder.events.includes('idle'), 'the idle timeout')
@@ -212,5 +239,25 @@ describe.each(kinds)('%s', (_name, make) => {
     peer.resume()
     await until(() => done, 'the write to complete')
     expect(transport.pendingBytes).toBe(0)
+  })
+})
+
+describe('createTransport', () => {
+  test('gives the raw transport on this Node, for a handle accepted as workers get them', async () => {
+    const { transport } = await connectedPair(createTransport)
+    expect(transport).toBeInstanceOf(RawTransport)
+  })
+
+  test('THREADSERVE_NET_SOCKET=1 leaves the raw internals out, so connections get net.Socket', () => {
+    // A module-level choice, made at load: checked in a fresh process with the switch set.
+    const internals = fileURLToPath(new URL('../src/common/node-internals.ts', import.meta.url))
+    const probe = `import(${JSON.stringify(internals)}).then((m) => console.log(m.rawStreams === null, m.loadRawStreams() === null))`
+    const run = (env: NodeJS.ProcessEnv): string =>
+      spawnSync(process.execPath, ['--import', 'tsx', '-e', probe], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      }).stdout.trim()
+    expect(run({ THREADSERVE_NET_SOCKET: '1' })).toBe('true false')
+    expect(run({ THREADSERVE_NET_SOCKET: '' })).toBe('false false')
   })
 })

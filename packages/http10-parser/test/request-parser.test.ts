@@ -100,15 +100,20 @@ describe('limits are detected as soon as they are passed', () => {
     expect(() => new RequestParser({ maxBodyBytes: 1.5 })).toThrow(RangeError)
   })
 
-  test('a frozen limits object is honoured by every parser made with it; a mutable one as it is at construction', () => {
+  test('a frozen limits object holds for every parser made with it; a mutable one is read at construction', () => {
     const frozen = Object.freeze({ maxRequestLineBytes: 10 })
     for (let i = 0; i < 3; i++)
       expect(parseInPieces('GET /abc HTTP/1.0\r\n\r\n', [], frozen).code, `parser ${i}`).toBe('URI_TOO_LONG')
+    // A bad frozen object is refused every time, not once and then remembered.
+    const bad = Object.freeze({ maxHeaderCount: -1 })
+    expect(() => new RequestParser(bad)).toThrow(RangeError)
+    expect(() => new RequestParser(bad)).toThrow(RangeError)
+    // A mutable one: a parser keeps the limits it was made with; the next parser sees the change.
     const mutable = { maxRequestLineBytes: 10 }
-    expect(parseInPieces('GET /abc HTTP/1.0\r\n\r\n', [], mutable).code).toBe('URI_TOO_LONG')
+    const made = new RequestParser(mutable)
     mutable.maxRequestLineBytes = 100
+    expect(() => made.push(Buffer.from('GET /abc HTTP/1.0\r\n\r\n'))).toThrow(ParseError)
     expect(parseInPieces('GET /abc HTTP/1.0\r\n\r\n', [], mutable).code).toBeNull()
-    expect(() => new RequestParser(Object.freeze({ maxHeaderCount: -1 }))).toThrow(RangeError)
   })
 
   test('DEFAULT_LIMITS are the documented defaults and frozen', () => {
