@@ -31,6 +31,19 @@ describe('--balance kernel', () => {
     expect(await workersInLog()).toEqual(new Set([' w1 ', ' w2 ']))
   })
 
+  test('workers accept themselves: with the supervisor stopped, GETs are still answered', async () => {
+    // With the default hand-off a stopped supervisor accepts nothing, and this would time out.
+    process.kill(server.pid, 'SIGSTOP')
+    try {
+      const statuses = []
+      for (let i = 0; i < 5; i++)
+        statuses.push((await exchange(server.port, 'GET /test.txt HTTP/1.0\r\n\r\n', { timeoutMs: 5000 })).status)
+      expect(statuses).toEqual(Array(5).fill(200))
+    } finally {
+      process.kill(server.pid, 'SIGCONT')
+    }
+  })
+
   test('stores an upload', async () => {
     const response = await fetch(`${server.url}/upload`, { method: 'POST', body: 'kernel balanced' })
     expect(response.status).toBe(201)
