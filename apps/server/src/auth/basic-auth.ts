@@ -1,6 +1,7 @@
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { Semaphore } from '@threadserve/locking'
 import { UsageError } from '../config/usage-error.js'
 
 // HTTP Basic authentication (RFC 7617; RFC 1945 §11.1) for uploads, or for everything.
@@ -163,6 +164,7 @@ export type Verdict = 'ok' | 'denied' | 'busy'
 // many more wait their turn, and beyond that the answer is `busy`.
 const MAX_RUNNING_CHECKS = 2
 const MAX_WAITING_CHECKS = 64
+const CHECK_OWNER = 'basic-auth'
 
 /** Checks `Authorization` headers against a set of credentials; one per worker (it caches). */
 export class BasicAuthenticator {
@@ -171,8 +173,9 @@ export class BasicAuthenticator {
   readonly #accepted = new Set<string>()
   // Recent failures, so repeating a wrong password costs a hash lookup, not another scrypt.
   readonly #rejected = new Set<string>()
-  #running = 0
-  readonly #waiting: (() => void)[] = []
+  // A permit is handed straight to the first waiter on release, so a new check cannot slip in
+  // between and make it three running.
+  readonly #checks = new Semaphore(MAX_RUNNING_CHECKS)
 
   constructor(credentials: readonly Credential[]) {
     this.#accounts = []
@@ -191,18 +194,16 @@ export class BasicAuthenticator {
     const cacheKey = sha256(`${given.user}\0${given.password}`).toString('hex')
     if (this.#accepted.has(cacheKey)) return 'ok'
     if (this.#rejected.has(cacheKey)) return 'denied'
-    if (this.#running >= MAX_RUNNING_CHECKS) {
-      if (this.#waiting.length >= MAX_WAITING_CHECKS) return 'busy'
-      await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    if (!this.#checks.tryAcquire(CHECK_OWNER)) {
+      if (this.#checks.waiting >= MAX_WAITING_CHECKS) return 'busy'
+      await this.#checks.acquire(CHECK_OWNER)
     }
-    this.#running++
     try {
       const ok = await this.#check(given.user, given.password)
       remember(ok ? this.#accepted : this.#rejected, cacheKey)
       return ok ? 'ok' : 'denied'
     } finally {
-      this.#running--
-      this.#waiting.shift()?.()
+      this.#checks.release(CHECK_OWNER)
     }
   }
 

@@ -38,19 +38,19 @@ function hostPart(value: string): string {
   return colon === -1 ? trimmed : trimmed.slice(0, colon)
 }
 
-function countHostFields(head: RequestHead): number {
-  let count = 0
-  for (const [name] of head.headers) if (name.length === 4 && name.toLowerCase() === 'host') count++
-  return count
-}
-
 /** What is wrong with the request's Host, as a status and a short reason; null when nothing is. */
 export function checkHost(head: RequestHead, loopbackOnly: boolean): { status: 400 | 421; reason: string } | null {
-  const count = countHostFields(head)
+  // One pass over the fields: how many Host fields, and the first one's value.
+  let count = 0
+  let host = ''
+  for (const [name, value] of head.headers) {
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue
+    if (count++ === 0) host = value
+  }
   if (count > 1) return { status: 400, reason: 'more than one Host header' }
   if (count === 0)
     return head.version === '1.1' ? { status: 400, reason: 'an HTTP/1.1 request needs a Host header' } : null
-  if (loopbackOnly && !isLoopbackName(hostPart(head.get('host') ?? ''))) {
+  if (loopbackOnly && !isLoopbackName(hostPart(host))) {
     return { status: 421, reason: 'this server answers only to local names' }
   }
   return null
