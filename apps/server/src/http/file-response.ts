@@ -194,18 +194,22 @@ const NO_HEADERS: HeaderList = []
 // standard): what it needs to revalidate and to resume (ETag, Content-Range).
 const EXPOSED = 'ETag, Content-Range, Accept-Ranges, Content-Encoding'
 
-// One list per worker's settings, not one per request.
-const CORS_OF_CONFIG = new WeakMap<WorkerServices['config'], HeaderList>()
+// The lists for a worker's settings, built once, not per request.
+const CORS_OF_CONFIG = new WeakMap<WorkerServices['config'], { cors: HeaderList; preflight: HeaderList }>()
+
+function corsLists(config: WorkerServices['config']): { cors: HeaderList; preflight: HeaderList } {
+  let lists = CORS_OF_CONFIG.get(config)
+  if (lists === undefined) {
+    const cors = buildCorsHeaders(config.cors)
+    lists = { cors, preflight: [...cors, ...PREFLIGHT] }
+    CORS_OF_CONFIG.set(config, lists)
+  }
+  return lists
+}
 
 /** --cors: who may read our answers from another origin (the Fetch standard's CORS protocol). */
 export function corsHeaders(services: WorkerServices): HeaderList {
-  const { config } = services
-  let headers = CORS_OF_CONFIG.get(config)
-  if (headers === undefined) {
-    headers = buildCorsHeaders(config.cors)
-    CORS_OF_CONFIG.set(config, headers)
-  }
-  return headers
+  return corsLists(services.config).cors
 }
 
 function buildCorsHeaders(origin: string): HeaderList {
@@ -222,17 +226,17 @@ function buildCorsHeaders(origin: string): HeaderList {
       ]
 }
 
-/**
- * --cors: the answer to a preflight (OPTIONS with Access-Control-Request-Method): GET and HEAD
- * may be sent, with the request headers a file download uses (ranges and revalidation).
- */
+// A preflight's answer: GET and HEAD may be sent, with the request headers a file download uses
+// (ranges and revalidation).
+const PREFLIGHT: HeaderList = [
+  ['Access-Control-Allow-Methods', 'GET, HEAD'],
+  ['Access-Control-Allow-Headers', 'Range, If-Range, If-None-Match, If-Modified-Since'],
+  ['Access-Control-Max-Age', 600],
+]
+
+/** --cors: the answer to a preflight (OPTIONS with Access-Control-Request-Method). */
 export function preflightHeaders(services: WorkerServices): HeaderList {
-  return [
-    ...corsHeaders(services),
-    ['Access-Control-Allow-Methods', 'GET, HEAD'],
-    ['Access-Control-Allow-Headers', 'Range, If-Range, If-None-Match, If-Modified-Since'],
-    ['Access-Control-Max-Age', 600],
-  ]
+  return corsLists(services.config).preflight
 }
 
 /** `--list`: a directory without index.html, as HTML or JSON (browser/directory-listing.ts). */
